@@ -1,0 +1,7 @@
+"""`python -m camwatch`."""
+
+import sys
+
+from camwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""`camwatch init`: write a commented starter config (offering the USB cameras found)."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from pathlib import Path
+
+from camwatch.cli.common import CliError
+from camwatch.config import config_path, load_config
+
+TEMPLATE = """\
+# camwatch configuration. Check it with: camwatch config check {path}
+# Every option is described in docs/configuration.md. Secrets: write ${{ENV_VAR}} or
+# ${{file:/path/to/secret}} instead of the value; they are never logged.
+
+cameras:
+{cameras}
+# Object detector. `camwatch models pull` downloads the model (SHA-256 checked).
+detector:
+  model: ssd_mobilenet_v1_coco_quant
+  device: auto        # auto = Coral Edge TPU when present, else CPU; or cpu, usb, usb:0, pci
+  num_threads: 2
+
+# Local web UI (log in with the password you set on first visit).
+web:
+  port: 5080
+
+# Publish results (never video) to an MQTT broker, e.g. for Home Assistant.
+mqtt:
+  enabled: false
+  host: 127.0.0.1
+  # username: camwatch
+  # password: ${{CAMWATCH_MQTT_PASSWORD}}
+
+storage:
+  retain_days: 30
+  max_snapshot_mb: 1024
+"""
+
+CAMERA = """\
+  {name}:
+    url: {url}
+    detect:
+      fps: 5
+    objects:
+      track: [person, car, dog, cat, bicycle, motorcycle]
+    # zones:
+    #   driveway:
+    #     coordinates: [[0.1, 0.6], [0.9, 0.6], [0.9, 1.0], [0.1, 1.0]]   # relative to the frame
+    #     objects: [person, car]
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("init", help="write a commented starter config")
+    parser.add_argument("--config", "-c", default=None, help="where to write it (default: $CAMWATCH_CONFIG or /etc/camwatch/config.yml)")
+    parser.add_argument("--url", action="append", default=[], help="a camera URL (repeat for several)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.set_defaults(func=init_command)
+
+
+def usb_cameras() -> list[str]:
+    return sorted(glob.glob("/dev/video*"), key=lambda p: int(p[len("/dev/video"):] or 0))
+
+
+def init_command(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    if path.exists() and not args.force:
+        raise CliError(f"{path} already exists (use --force to overwrite)")
+    urls = list(args.url)
+    found = usb_cameras()
+    if not urls and found:
+        print("USB cameras found: " + ", ".join(found), file=sys.stderr)
+        urls = found[:1]
+    if not urls:
+        urls = ["rtsp://user:${CAMWATCH_CAMERA_PASSWORD}@192.168.1.10:554/stream1"]
+        print("no USB camera found: edit the example RTSP URL in the config", file=sys.stderr)
+    cameras = "".join(CAMERA.format(name=f"camera_{i + 1}", url=u) for i, u in enumerate(urls))
+    text = TEMPLATE.format(path=path, cameras=cameras)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    print(f"wrote {path}")
+    try:
+        os.environ.setdefault("CAMWATCH_CAMERA_PASSWORD", "")
+        load_config(path)
+    except Exception as exc:  # the template must always validate; say so if it does not
+        raise CliError(f"the written config does not validate: {exc}") from exc
+    print("next: `camwatch models pull`, then `camwatch run`")
+    return 0

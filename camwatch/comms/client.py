@@ -1,0 +1,241 @@
+"""The MQTT connection: authentication, TLS, last will, reconnect with backoff, clear errors.
+
+Wraps a paho-mqtt 2.x client (``CallbackAPIVersion.VERSION2``) running its own network
+thread. Connection problems are logged once per change (connected, refused for a reason,
+unreachable for a reason), never per retry, and mirrored in ``RuntimeState.mqtt``. The
+password never reaches a log line: it is registered with ``camwatch.secrets``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from camwatch import secrets
+from camwatch.config.mqtt import MqttConfig
+from camwatch.state import RuntimeState
+
+_LOGGER = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class MqttConfigError(ValueError):
+    """The MQTT settings cannot be used (e.g. an unreadable TLS file)."""
+
+
+def describe_connect_error(exc: BaseException) -> str:
+    """A readable reason for a failed TCP/TLS connect."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS: broker certificate not trusted ({exc.verify_message or exc.reason}); check mqtt.ca_file"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed ({exc.reason or exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the broker running and listening on this port?)"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror or exc})"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "connection timed out"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def describe_refusal(reason: ReasonCode) -> str:
+    text = str(reason)
+    if reason.value in (4, 5, 134, 135):  # bad user name or password / not authorized
+        return f"{text}: check mqtt.username and mqtt.password"
+    return text
+
+
+class _Client(mqtt.Client):
+    """Remembers why the last connect attempt failed (paho only reports that it did)."""
+
+    last_connect_error: BaseException | None = None
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        try:
+            result = super().reconnect()
+        except OSError as exc:
+            self.last_connect_error = exc
+            raise
+        self.last_connect_error = None
+        return result
+
+
+class MqttConnection:
+    """One broker connection. ``on_connected`` runs (in paho's thread) after each CONNACK success."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        client_id: str,
+        will_topic: str,
+        will_payload: str,
+        state: RuntimeState | None = None,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.connected = threading.Event()
+        self.on_connected: Callable[[], None] | None = None
+        self.on_disconnected: Callable[[], None] | None = None
+        self.on_message: MessageHandler | None = None
+        self.on_published: Callable[[int], None] | None = None
+        self.last_error: str | None = None
+        self._status: str | None = None
+        self._started = False
+        self._client = self._build(client_id, will_topic, will_payload)
+
+    # ------------------------------------------------------------- building
+    def _build(self, client_id: str, will_topic: str, will_payload: str) -> _Client:
+        cfg = self.config
+        v5 = cfg.protocol == "5"
+        client = _Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else True,
+        )
+        client.enable_logger(logging.getLogger("camwatch.comms.paho"))
+        logging.getLogger("camwatch.comms.paho").setLevel(logging.WARNING)
+        client.reconnect_delay_set(min_delay=max(1, round(cfg.reconnect_min)), max_delay=round(cfg.reconnect_max))
+        client.max_queued_messages_set(0)
+        client.max_inflight_messages_set(50)
+        if cfg.username:
+            password = cfg.password.get_secret_value() if cfg.password else None
+            secrets.register(password)
+            client.username_pw_set(cfg.username, password)
+        if cfg.use_tls:
+            self._setup_tls(client)
+        client.will_set(will_topic, will_payload, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        return client
+
+    def _setup_tls(self, client: _Client) -> None:
+        cfg = self.config
+        for name, path in (("ca_file", cfg.ca_file), ("cert_file", cfg.cert_file), ("key_file", cfg.key_file)):
+            if path is not None and not path.is_file():
+                raise MqttConfigError(f"mqtt.{name}: {path} is not a readable file")
+        key_password = cfg.key_password.get_secret_value() if cfg.key_password else None
+        secrets.register(key_password)
+        try:
+            context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
+            if cfg.cert_file is not None:
+                context.load_cert_chain(str(cfg.cert_file), str(cfg.key_file), password=key_password)
+        except (OSError, ssl.SSLError) as exc:
+            raise MqttConfigError(f"mqtt TLS files cannot be used: {exc}") from None
+        if cfg.tls_insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            _LOGGER.warning("MQTT TLS verification is OFF (mqtt.tls_insecure): the broker is not authenticated")
+        client.tls_set_context(context)
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def where(self) -> str:
+        scheme = "mqtts" if self.config.use_tls else "mqtt"
+        return f"{scheme}://{self.config.host}:{self.config.port}"
+
+    def start(self) -> None:
+        """Connect in the background; retries forever with backoff until ``stop``."""
+        self._set_state(connected=False, error=None)
+        self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
+        self._client.loop_start()
+        self._started = True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not self._started:
+            return
+        self._started = False
+        try:
+            self._client.disconnect()
+        except Exception as exc:  # already gone
+            _LOGGER.debug("disconnect: %s", exc)
+        self._client.loop_stop()
+        self.connected.clear()
+        self._set_state(connected=False)
+
+    # ------------------------------------------------------------ messaging
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> int | None:
+        """Hand a message to paho; returns its mid, or None when it could not be queued."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            return None
+        return info.mid
+
+    def publish_wait(self, topic: str, payload: bytes | str, timeout: float, retain: bool = True) -> bool:
+        """Publish QoS 1 and wait for the PUBACK (used for ``stopped`` on shutdown)."""
+        if not self.connected.is_set():
+            return False
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    def subscribe(self, topics: list[str]) -> None:
+        if topics:
+            self._client.subscribe([(t, 1) for t in topics])
+
+    # ------------------------------------------------------------ callbacks
+    def _on_connect(self, _client: Any, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any) -> None:
+        if reason.is_failure:
+            self._report("refused", f"MQTT broker {self.where} refused the connection: {describe_refusal(reason)}")
+            return
+        self.connected.set()
+        self._report("connected", f"MQTT connected to {self.where}", level=logging.INFO)
+        if self.on_connected is not None:
+            self.on_connected()
+
+    def _on_connect_fail(self, _client: Any, _userdata: Any) -> None:
+        exc = self._client.last_connect_error
+        reason = describe_connect_error(exc) if exc is not None else "connection failed"
+        self._report(f"unreachable:{reason}", f"MQTT broker {self.where} unreachable: {reason}")
+
+    def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any) -> None:
+        was_connected = self.connected.is_set()
+        self.connected.clear()
+        if was_connected:
+            if self._started:
+                self._report("disconnected", f"MQTT connection to {self.where} lost ({reason}); reconnecting")
+            else:
+                self._report("stopped", f"MQTT disconnected from {self.where}", level=logging.INFO)
+            if self.on_disconnected is not None:
+                self.on_disconnected()
+
+    def _on_message(self, _client: Any, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self.on_message is not None:
+            self.on_message(message.topic, bytes(message.payload))
+
+    def _on_publish(self, _client: Any, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
+        if self.on_published is not None:
+            self.on_published(mid)
+
+    # --------------------------------------------------------------- status
+    def _report(self, status: str, message: str, level: int = logging.ERROR) -> None:
+        """Log once per change of status; keep the latest in RuntimeState.mqtt."""
+        connected = status == "connected"
+        error = None if connected or status == "stopped" else message
+        self.last_error = error
+        self._set_state(connected=connected, error=error)
+        if status != self._status:
+            self._status = status
+            _LOGGER.log(level, "%s", secrets.redact(message))
+
+    def _set_state(self, **changes: Any) -> None:
+        if self.state is None:
+            return
+        self.state.mqtt.update({"enabled": True, "broker": self.where, **changes})
+        if "error" in changes and changes["error"]:
+            self.state.mqtt["error"] = secrets.redact(changes["error"])

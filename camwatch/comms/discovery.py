@@ -1,0 +1,201 @@
+"""Home Assistant MQTT discovery: one device per camera (plus a hub device for arm/disarm).
+
+``build_discovery`` returns ``{config topic: payload}``; every payload carries a
+``unique_id``, the fields Home Assistant requires for its component (``state_topic`` for
+binary_sensor, sensor and event, ``event_types`` for event, ``command_topic`` for switch,
+``image_topic`` for image), a ``device`` block, an ``origin`` block and an availability
+list tied to ``camwatch/available`` and (except connectivity) to the camera's status.
+
+``DiscoveryRecord`` remembers which config topics were published (in the data dir) so a
+camera, zone or label removed from the config gets an empty retained config (removal).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from camwatch import __version__
+from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, Topics
+from camwatch.config.camera import CameraConfig
+from camwatch.config.root import CamwatchConfig
+from camwatch.const import ALERT_TYPES
+
+_LOGGER = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+ALL_LABELS = "all"  # count topic of every label together
+
+# The availability payload is online | offline | stopped: anything but online is unavailable.
+_AVAILABLE_TEMPLATE = "{{ 'online' if value == 'online' else 'offline' }}"
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("_") or "x"
+
+
+class DiscoveryBuilder:
+    def __init__(self, config: CamwatchConfig, topics: Topics) -> None:
+        self.config = config
+        self.topics = topics
+        self.node_prefix = _safe(topics.prefix)
+        self.origin = {"name": "camwatch", "sw_version": __version__}
+
+    # --------------------------------------------------------------- blocks
+    def hub_device(self) -> dict[str, Any]:
+        device: dict[str, Any] = {
+            "identifiers": [f"{self.node_prefix}_hub"],
+            "name": "camwatch",
+            "manufacturer": "camwatch",
+            "model": "camwatch monitor",
+            "sw_version": __version__,
+        }
+        if self.config.mqtt.web_url:
+            device["configuration_url"] = self.config.mqtt.web_url
+        return device
+
+    def camera_device(self, camera: str, cam: CameraConfig) -> dict[str, Any]:
+        device: dict[str, Any] = {
+            "identifiers": [f"{self.node_prefix}_{camera}"],
+            "name": cam.name or camera,
+            "manufacturer": "camwatch",
+            "model": "camwatch camera",
+            "sw_version": __version__,
+            "via_device": f"{self.node_prefix}_hub",
+        }
+        if self.config.mqtt.web_url:
+            device["configuration_url"] = f"{self.config.mqtt.web_url}/cameras/{camera}"
+        return device
+
+    def availability(self, camera: str | None) -> dict[str, Any]:
+        items: list[dict[str, Any]] = [
+            {"topic": self.topics.available, "value_template": _AVAILABLE_TEMPLATE,
+             "payload_available": ONLINE, "payload_not_available": OFFLINE},
+        ]  # fmt: skip
+        if camera is not None:
+            items.append(
+                {"topic": self.topics.camera_status(camera), "payload_available": ONLINE,
+                 "payload_not_available": OFFLINE}
+            )  # fmt: skip
+        return {"availability": items, "availability_mode": "all"}
+
+    # ------------------------------------------------------------- entities
+    def build(self) -> dict[str, dict[str, Any]]:
+        """Every discovery config topic → payload for the current config."""
+        out: dict[str, dict[str, Any]] = {}
+        hub = f"{self.node_prefix}_hub"
+        out[self._topic("switch", hub, "armed")] = {
+            "name": "Armed",
+            "unique_id": f"{hub}_armed",
+            "command_topic": self.topics.feature_set(None, "armed"),
+            "state_topic": self.topics.armed_state,
+            "payload_on": ON,
+            "payload_off": OFF,
+            "icon": "mdi:shield-home",
+            "device": self.hub_device(),
+            "origin": self.origin,
+            **self.availability(None),
+        }
+        for camera, cam in self.config.cameras.items():
+            if cam.enabled:
+                out.update(self._camera(camera, cam))
+        return out
+
+    def _topic(self, component: str, node: str, object_id: str) -> str:
+        return f"{self.topics.discovery_prefix}/{component}/{node}/{_safe(object_id)}/config"
+
+    def _camera(self, camera: str, cam: CameraConfig) -> dict[str, dict[str, Any]]:
+        t = self.topics
+        node = f"{self.node_prefix}_{camera}"
+        device = self.camera_device(camera, cam)
+        entities: dict[str, dict[str, Any]] = {}
+
+        def add(component: str, key: str, payload: dict[str, Any], tie_to_camera: bool = True) -> None:
+            payload = {
+                **payload,
+                "unique_id": f"{node}_{_safe(key)}",
+                "device": device,
+                "origin": self.origin,
+                **self.availability(camera if tie_to_camera else None),
+            }
+            entities[self._topic(component, node, key)] = payload
+
+        occupied = "{{ 'ON' if (value | int(0)) > 0 else 'OFF' }}"
+        for label in cam.objects.track:
+            add("binary_sensor", f"{label}_occupancy", {
+                "name": f"{label.capitalize()} occupancy", "state_topic": t.count(camera, label),
+                "value_template": occupied, "device_class": "occupancy"})  # fmt: skip
+            add("sensor", f"{label}_count", {
+                "name": f"{label.capitalize()} count", "state_topic": t.count(camera, label),
+                "state_class": "measurement", "icon": "mdi:counter"})  # fmt: skip
+        for zone, zcfg in cam.zones.items():
+            add("binary_sensor", f"zone_{zone}_occupancy", {
+                "name": f"{zone} occupancy", "state_topic": t.zone_count(camera, zone, ALL_LABELS),
+                "value_template": occupied, "device_class": "occupancy"})  # fmt: skip
+            add("sensor", f"zone_{zone}_count", {
+                "name": f"{zone} count", "state_topic": t.zone_count(camera, zone, ALL_LABELS),
+                "state_class": "measurement", "icon": "mdi:counter"})  # fmt: skip
+            add("switch", f"zone_{zone}", {
+                "name": f"{zone} zone", "command_topic": t.feature_set(camera, f"zone:{zone}"),
+                "state_topic": t.feature_state(camera, f"zone:{zone}"), "payload_on": ON, "payload_off": OFF,
+                "entity_category": "config", "icon": "mdi:vector-polygon"})  # fmt: skip
+        add("binary_sensor", "motion", {
+            "name": "Motion", "state_topic": t.motion(camera), "device_class": "motion"})  # fmt: skip
+        add("binary_sensor", "tamper", {
+            "name": "Tamper", "state_topic": t.tamper(camera), "device_class": "tamper",
+            "value_template": "{{ 'ON' if value_json.active else 'OFF' }}",
+            "json_attributes_topic": t.tamper(camera)})  # fmt: skip
+        add("binary_sensor", "connectivity", {
+            "name": "Connectivity", "state_topic": t.camera_status(camera), "payload_on": ONLINE,
+            "payload_off": OFFLINE, "device_class": "connectivity", "entity_category": "diagnostic"},
+            tie_to_camera=False)  # fmt: skip
+        add("sensor", "fps", {
+            "name": "Processed fps", "state_topic": t.camera_stats(camera), "value_template": "{{ value_json.fps }}",
+            "unit_of_measurement": "fps", "state_class": "measurement", "entity_category": "diagnostic",
+            "icon": "mdi:speedometer"})  # fmt: skip
+        add("sensor", "detector_ms", {
+            "name": "Detector time", "state_topic": t.camera_stats(camera),
+            "value_template": "{{ value_json.detector_ms }}", "unit_of_measurement": "ms",
+            "device_class": "duration", "state_class": "measurement", "entity_category": "diagnostic"})  # fmt: skip
+        add("event", "alert", {
+            "name": "Alert", "state_topic": t.camera_alerts(camera), "event_types": list(ALERT_TYPES),
+            "icon": "mdi:cctv"})  # fmt: skip
+        for feature, icon in (("detect", "mdi:motion-sensor"), ("snapshots", "mdi:camera"), ("motion", "mdi:run")):
+            add("switch", feature, {
+                "name": f"{feature.capitalize()}", "command_topic": t.feature_set(camera, feature),
+                "state_topic": t.feature_state(camera, feature), "payload_on": ON, "payload_off": OFF,
+                "entity_category": "config", "icon": icon})  # fmt: skip
+        if cam.mqtt.snapshot:
+            add("image", "snapshot", {
+                "name": "Snapshot", "image_topic": t.snapshot(camera), "content_type": "image/jpeg"})  # fmt: skip
+        return entities
+
+
+class DiscoveryRecord:
+    """The discovery config topics published last time (``<data_dir>/mqtt_discovery.json``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> set[str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError) as exc:
+            _LOGGER.warning("ignoring unreadable discovery record %s: %s", self.path, exc)
+            return set()
+        return {t for t in data.get("topics", []) if isinstance(t, str)}
+
+    def save(self, topics: set[str]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"topics": sorted(topics)}, indent=1), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            _LOGGER.error("cannot save discovery record %s: %s", self.path, exc)

@@ -1,0 +1,129 @@
+"""Per-camera config: source, sampling, objects, motion, zones, snapshots."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from camwatch.config.anomaly import TamperConfig
+from camwatch.config.base import Section
+from camwatch.config.faces import CameraFacesConfig
+from camwatch.config.motion import MotionConfig
+from camwatch.config.tracking import TrackingConfig
+from camwatch.config.zones import ZoneConfig
+from camwatch.const import DEFAULT_DETECT_FPS, DEFAULT_TRACKED_LABELS
+
+Polygon = list[tuple[float, float]]
+
+
+class SourceConfig(Section):
+    realtime: bool = Field(
+        True,
+        title="Real-time files",
+        description="Play a file at its own frame rate (false: as fast as the pipeline can take it).",
+    )
+    loop: bool = Field(False, title="Loop files", description="Start a file again when it ends.")
+    open_timeout: float = Field(5.0, gt=0, title="Open timeout (s)", description="Give up opening a stream after this.")
+    read_timeout: float = Field(
+        3.0, gt=0, title="Read timeout (s)", description="A stream that sends no frame for this long is offline."
+    )
+    reconnect_min: float = Field(1.0, gt=0, title="First retry (s)", description="First reconnect delay.")
+    reconnect_max: float = Field(60.0, gt=0, title="Longest retry (s)", description="Reconnect backoff cap.")
+    rtsp_transport: str = Field("tcp", title="RTSP transport", description="tcp or udp.")
+
+
+class DetectConfig(Section):
+    enabled: bool = Field(True, title="Detection", description="Run object detection on this camera.")
+    fps: float = Field(
+        DEFAULT_DETECT_FPS, gt=0, le=60, title="Detect fps", description="Frames per second sampled for detection."
+    )
+    full_frame_interval: float = Field(
+        10.0,
+        ge=0,
+        title="Full-frame check (s)",
+        description="Run the detector on the whole frame this often even without motion; 0 disables.",
+    )
+
+
+class ObjectFilter(Section):
+    min_score: float = Field(0.5, ge=0, le=1, title="Minimum score", description="Detections below are discarded.")
+    threshold: float = Field(
+        0.7, ge=0, le=1, title="Confirm threshold", description="Median score an object needs to be confirmed."
+    )
+    min_area: float = Field(0, ge=0, title="Minimum area", description="Box area in pixels (or 0..1 of the frame).")
+    max_area: float = Field(1e12, gt=0, title="Maximum area", description="Box area in pixels (or 0..1 of the frame).")
+    min_ratio: float = Field(0, ge=0, title="Minimum width/height", description="Smallest box aspect ratio.")
+    max_ratio: float = Field(1e6, gt=0, title="Maximum width/height", description="Largest box aspect ratio.")
+    mask: list[Polygon] = Field(
+        default_factory=list,
+        title="Object masks",
+        description="Polygons where an object's bottom centre is ignored.",
+    )
+
+
+class ObjectsConfig(Section):
+    track: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TRACKED_LABELS),
+        title="Tracked labels",
+        description="Labels turned into tracked objects and events.",
+    )
+    filters: dict[str, ObjectFilter] = Field(
+        default_factory=dict, title="Filters", description="Per-label filters; missing labels use the defaults."
+    )
+
+    def filter_for(self, label: str) -> ObjectFilter:
+        return self.filters.get(label) or ObjectFilter()
+
+
+class SnapshotsConfig(Section):
+    enabled: bool = Field(True, title="Snapshots", description="Save the best snapshot of each event.")
+    quality: int = Field(85, ge=10, le=100, title="JPEG quality", description="JPEG quality of saved snapshots.")
+    thumbnail_height: int = Field(
+        120, ge=32, le=720, title="Thumbnail height", description="Height of the event thumbnail in pixels."
+    )
+
+
+class CameraMqttConfig(Section):
+    snapshot: bool = Field(
+        False,
+        title="Publish snapshots",
+        description="Opt in to publishing the best-snapshot JPEG (cropped, scaled) over MQTT.",
+    )
+    snapshot_height: int = Field(
+        270, ge=64, le=1080, title="Snapshot height", description="Height of the published snapshot crop."
+    )
+
+
+class CameraConfig(Section):
+    url: str = Field(
+        title="Source",
+        description="rtsp:// or http(s):// stream, a video file path, or a USB camera (/dev/videoN).",
+    )
+    enabled: bool = Field(True, title="Enabled", description="Capture from this camera.")
+    name: str | None = Field(None, title="Display name", description="Human-friendly name; defaults to the key.")
+    source: SourceConfig = Field(default_factory=SourceConfig, title="Source options", description="Capture options.")
+    detect: DetectConfig = Field(default_factory=DetectConfig, title="Detection", description="Sampling and detection.")
+    objects: ObjectsConfig = Field(
+        default_factory=ObjectsConfig, title="Objects", description="Tracked labels and filters."
+    )
+    motion: MotionConfig = Field(default_factory=MotionConfig, title="Motion", description="Motion gating.")
+    zones: dict[str, ZoneConfig] = Field(default_factory=dict, title="Zones", description="Named zones.")
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig, title="Tracking", description="Object tracker settings."
+    )
+    snapshots: SnapshotsConfig = Field(
+        default_factory=SnapshotsConfig, title="Snapshots", description="Best-snapshot settings."
+    )
+    mqtt: CameraMqttConfig = Field(
+        default_factory=CameraMqttConfig, title="MQTT", description="Per-camera MQTT options."
+    )
+    faces: CameraFacesConfig = Field(
+        default_factory=CameraFacesConfig, title="Faces", description="Per-camera face options."
+    )
+    tamper: TamperConfig = Field(default_factory=TamperConfig, title="Tamper", description="Tamper detection.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()

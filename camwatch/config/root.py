@@ -1,0 +1,55 @@
+"""The root of camwatch's configuration file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from camwatch.config.anomaly import AlertsConfig
+from camwatch.config.base import Section
+from camwatch.config.camera import CameraConfig
+from camwatch.config.detector import DetectorConfig
+from camwatch.config.faces import FacesConfig
+from camwatch.config.logging import LoggingConfig
+from camwatch.config.mqtt import MqttConfig
+from camwatch.config.storage import StorageConfig
+from camwatch.config.web import WebConfig
+
+_CAMERA_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+
+
+class CamwatchConfig(Section):
+    cameras: dict[str, CameraConfig] = Field(
+        title="Cameras",
+        description="Cameras by name (lower case letters, digits and _; used in MQTT topics and URLs).",
+    )
+    detector: DetectorConfig = Field(
+        default_factory=DetectorConfig, title="Detector", description="Object detector model and device."
+    )
+    data_dir: Path | None = Field(
+        None,
+        title="Data directory",
+        description="Models, database and snapshots; default CAMWATCH_DATA, /var/lib/camwatch or XDG data home.",
+    )
+    storage: StorageConfig = Field(default_factory=StorageConfig, title="Storage", description="Retention.")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, title="MQTT", description="MQTT publisher.")
+    web: WebConfig = Field(default_factory=WebConfig, title="Web UI", description="Local web UI and API.")
+    faces: FacesConfig = Field(default_factory=FacesConfig, title="Faces", description="Face alerts.")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, title="Alerts", description="Armed modes, schedules and unusual activity."
+    )
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, title="Logging", description="Log levels.")
+
+    @field_validator("cameras")
+    @classmethod
+    def _names(cls, value: dict[str, CameraConfig]) -> dict[str, CameraConfig]:
+        if not value:
+            raise ValueError("at least one camera is required")
+        for name in value:
+            if not _CAMERA_NAME.match(name):
+                raise ValueError(
+                    f"camera name {name!r} must be lower case letters, digits and _ (start with a letter or digit)"
+                )
+        return value

@@ -1,0 +1,60 @@
+"""Per-camera object tracker settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from camwatch.config.base import Section
+
+
+class TrackingConfig(Section):
+    min_hits: int = Field(
+        3, ge=1, le=100, title="Hits to confirm", description="Detections an object needs before it can be confirmed."
+    )
+    max_disappeared: float = Field(
+        3.0,
+        gt=0,
+        title="Disappear time (s)",
+        description="An object ends after it has been unseen this long (while the detector was looking at it).",
+    )
+    min_misses: int = Field(
+        2,
+        ge=1,
+        le=100,
+        title="Misses to end",
+        description="Detector passes that looked at an object and missed it before it may end.",
+    )
+    lost_timeout: float = Field(
+        60.0,
+        gt=0,
+        title="Unobserved timeout (s)",
+        description="An object the detector has not looked at for this long ends anyway (detection switched off).",
+    )
+    match_iou: float = Field(
+        0.2, ge=0, le=1, title="Match IoU", description="Smallest overlap of a detection with a predicted box to match it."
+    )
+    match_distance: float = Field(
+        1.0,
+        gt=0,
+        title="Match distance",
+        description="Without overlap, a detection matches if its centre is within this many box diagonals of the prediction.",
+    )
+    stationary_seconds: float = Field(
+        10.0,
+        gt=0,
+        title="Stationary after (s)",
+        description="An object that barely moves for this long becomes stationary (not announced again and again).",
+    )
+    stationary_iou: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        title="Stationary overlap",
+        description="Overlap with its resting box above which an object counts as not moving.",
+    )
+    stationary_recheck: float = Field(
+        10.0,
+        gt=0,
+        title="Stationary re-check (s)",
+        description="A stationary object's region is detected again this often.",
+    )

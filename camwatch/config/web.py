@@ -1,0 +1,70 @@
+"""Local web UI settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from camwatch import secrets
+from camwatch.config.base import Section
+
+_HASH_METHODS = ("scrypt:", "pbkdf2:")
+
+
+class WebConfig(Section):
+    enabled: bool = Field(True, title="Enabled", description="Serve the local web UI and REST API.")
+    host: str = Field("0.0.0.0", title="Bind address", description="Address the web UI listens on.")
+    port: int = Field(5080, ge=1, le=65535, title="Port", description="TCP port of the web UI.")
+    password_hash: str | None = Field(
+        None,
+        title="Admin password hash",
+        description=(
+            "A werkzeug scrypt or pbkdf2 hash of the admin password; when set, the first-run "
+            "password page is skipped and the password cannot be changed in the UI."
+        ),
+    )
+    session_secret_file: Path | None = Field(
+        None,
+        title="Session secret file",
+        description="File holding the key that signs session cookies; default <data dir>/web_secret (created 0600).",
+    )
+    session_lifetime_hours: float = Field(
+        168, gt=0, le=24 * 365, title="Session lifetime (h)", description="A login stays valid this long."
+    )
+    cookie_secure: bool = Field(
+        False,
+        title="Secure cookie",
+        description="Send the session cookie over HTTPS only (enable behind a TLS reverse proxy).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        title="Trusted proxies",
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed (login throttling, logs).",
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, title="Failed logins", description="Failed logins from one address before it is locked out."
+    )
+    login_window: float = Field(
+        900, gt=0, title="Failure window (s)", description="Failed logins older than this are forgotten."
+    )
+    login_lockout: float = Field(
+        300, gt=0, title="Lockout (s)", description="How long an address is refused after too many failures."
+    )
+    threads: int = Field(
+        8, ge=2, le=64, title="Worker threads", description="Request threads of the waitress server (live streams hold one each)."
+    )
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith(_HASH_METHODS) or value.count("$") != 2:
+            raise ValueError(
+                "must be a werkzeug password hash (scrypt:... or pbkdf2:...), e.g. from "
+                "python3 -c \"from werkzeug.security import generate_password_hash as g; print(g(input(), 'scrypt'))\""
+            )
+        secrets.register(value)
+        return value

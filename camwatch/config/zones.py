@@ -1,0 +1,31 @@
+"""Zones: named polygons with the labels they care about."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from camwatch.config.base import Section
+
+
+class ZoneConfig(Section):
+    coordinates: list[tuple[float, float]] = Field(
+        title="Polygon",
+        description="Polygon corners as [x, y]: pixels, or 0..1 relative to the frame when every value is <= 1.",
+    )
+    objects: list[str] = Field(
+        default_factory=list, title="Labels", description="Labels this zone cares about; empty means every tracked label."
+    )
+    inertia: int = Field(
+        3, ge=1, le=100, title="Inertia", description="Consecutive frames inside (or outside) before entry (or exit) counts."
+    )
+    loitering_time: float = Field(
+        0, ge=0, title="Loitering time", description="Seconds in the zone before a loitering alert; 0 disables it."
+    )
+    enabled: bool = Field(True, title="Enabled", description="A disabled zone is ignored (switchable over MQTT).")
+
+    @field_validator("coordinates")
+    @classmethod
+    def _polygon(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(value) < 3:
+            raise ValueError(f"a zone needs at least 3 points, got {len(value)}")
+        return value

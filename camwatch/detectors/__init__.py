@@ -1,0 +1,5 @@
+"""Object detectors: the interface, TFLite runtimes and model plugins."""
+
+from camwatch.detectors.base import Detection, Detector
+
+__all__ = ["Detection", "Detector"]

@@ -1,0 +1,65 @@
+"""The detector interface and the detection record every later stage consumes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in frame pixels
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One object found in one frame. ``box`` is (x1, y1, x2, y2) in frame pixels."""
+
+    label: str
+    score: float
+    box: Box
+
+    @property
+    def area(self) -> float:
+        x1, y1, x2, y2 = self.box
+        return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+
+    @property
+    def ratio(self) -> float:
+        """Width / height."""
+        x1, y1, x2, y2 = self.box
+        h = max(1e-6, y2 - y1)
+        return max(0.0, x2 - x1) / h
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "score": round(self.score, 4), "box": [round(v, 1) for v in self.box]}
+
+
+class Detector(ABC):
+    """Finds objects in a BGR image (as OpenCV decodes it)."""
+
+    #: Model input (width, height).
+    input_size: tuple[int, int]
+    #: Moving average of inference time, milliseconds.
+    inference_ms: float
+
+    @abstractmethod
+    def detect(self, image_bgr: np.ndarray, threshold: float | None = None) -> list[Detection]:
+        """Detect objects in the whole image; boxes are in the image's pixels."""
+
+    def detect_region(
+        self, frame_bgr: np.ndarray, region: tuple[int, int, int, int], threshold: float | None = None
+    ) -> list[Detection]:
+        """Detect in ``region`` (x1, y1, x2, y2) of the frame; boxes are mapped to frame pixels."""
+        x1, y1, x2, y2 = region
+        crop = frame_bgr[y1:y2, x1:x2]
+        return [
+            Detection(d.label, d.score, (d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1))
+            for d in self.detect(crop, threshold)
+        ]
+
+    def describe(self) -> dict:
+        """Backend facts for stats and the System page."""
+        return {}
+
+    def close(self) -> None:  # pragma: no cover - default no-op
+        """Release the interpreter and delegate."""

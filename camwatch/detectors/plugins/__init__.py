@@ -1,0 +1,1 @@
+"""Detector implementations, one module per model family."""

@@ -1,0 +1,434 @@
+"""The durable event store: SQLite (WAL) with events, the snapshot index and camera state.
+
+The bus thread writes (``handle``), web threads read; one connection guarded by a lock.
+Each message is one transaction, so a ``kill -9`` leaves either the old or the new row,
+never half of one; at startup ``close_open_events`` ends what a crash left open.
+
+A write that fails (a full disk: SQLITE_FULL) loses nothing: the message is kept in
+memory (latest state per event) and written again with the next message or after
+retention freed space (``retry_pending``); ``on_full`` is called so retention runs at once.
+
+Tables::
+
+    events(id PK, camera, label, kind, start_time, end_time, end_reason, last_seen, ...every
+           Event field; lists and attributes as JSON text; booleans as 0/1)
+    snapshots(event_id, kind, bytes, mtime)   -- which snapshot files exist, and their size
+    camera_state(camera PK, state JSON, updated)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from camwatch.const import TOPIC_EVENT
+from camwatch.events.model import Event, EventMessage
+from camwatch.events.snapshots import SNAPSHOT_KINDS, SnapshotWriter, event_id_of, is_valid_event_id
+from camwatch.events.store_schema import SCHEMA, SCHEMA_VERSION, add_new_columns, from_row, to_row
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_PENDING = 10000  # events kept in memory while the database cannot be written
+_SQLITE_FULL = 13
+_DISTINCT = {
+    "camera": "camera",
+    "label": "label",
+    "subtype": "subtype",
+    "sub_label": "sub_label",
+    "kind": "kind",
+}
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used (corrupt file, wrong permissions...)."""
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL or "full" in str(exc).lower()
+
+
+class EventStore:
+    def __init__(
+        self, db_path: Path, snapshot_dir: Path, on_full: Callable[[], None] | None = None
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.snapshot_dir = Path(snapshot_dir)
+        self.files = SnapshotWriter(self.snapshot_dir)
+        self.on_full = on_full
+        self._lock = threading.RLock()
+        self._pending: dict[str, EventMessage] = {}
+        self._deleted: dict[str, None] = {}  # ids deleted while possibly still open (bounded)
+        self._failing = False
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.db_path, check_same_thread=False, timeout=10.0)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            # A small WAL: checkpoint every ~400 KB and shrink the file back to 1 MB at most.
+            self._conn.execute("PRAGMA wal_autocheckpoint=100")
+            self._conn.execute("PRAGMA journal_size_limit=1048576")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            with self._conn:
+                self._conn.executescript(SCHEMA)
+                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                add_new_columns(self._conn)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the event database {self.db_path}: {exc}") from exc
+
+    # ------------------------------------------------------------------ writing
+    def handle(self, topic: str, payload: Any) -> None:
+        """Bus handler: upserts the event of each ``event`` message (new / update / end)."""
+        if topic != TOPIC_EVENT or not isinstance(payload, EventMessage):
+            return
+        with self._lock:
+            if payload.event.id in self._deleted:
+                return
+            self._pending.pop(payload.event.id, None)
+            self._pending[payload.event.id] = payload
+            if len(self._pending) > MAX_PENDING:
+                lost = next(iter(self._pending))
+                del self._pending[lost]
+                _LOGGER.error("event database unwritable for too long: dropping event %s", lost)
+            self._flush_pending()
+
+    def retry_pending(self) -> int:
+        """Write messages a failed write kept in memory; returns how many are still pending."""
+        with self._lock:
+            self._flush_pending()
+            return len(self._pending)
+
+    def _flush_pending(self) -> None:
+        while self._pending:
+            event_id, message = next(iter(self._pending.items()))
+            try:
+                with self._conn:
+                    self._upsert(message.event)
+            except sqlite3.Error as exc:
+                self._write_failed(exc, len(self._pending))
+                return
+            del self._pending[event_id]
+        if self._failing:
+            self._failing = False
+            _LOGGER.info("event database writes work again")
+
+    def _write_failed(self, exc: sqlite3.Error, pending: int) -> None:
+        if not self._failing:
+            self._failing = True
+            _LOGGER.error(
+                "cannot write to the event database (%d event(s) kept in memory): %s", pending, exc
+            )
+        if _is_full(exc) and self.on_full is not None:
+            try:
+                self.on_full()
+            except Exception:
+                _LOGGER.exception("store on_full callback failed")
+
+    def _upsert(self, event: Event) -> None:
+        row = to_row(event)
+        sizes = self._stat_snapshots(event) if (event.has_snapshot or event.has_face) else {}
+        row["has_snapshot"] = int(bool(event.has_snapshot) and "annotated" in sizes)
+        row["keep"] = 0
+        columns = ", ".join(row)
+        marks = ", ".join(f":{c}" for c in row)
+        special = {"id", "keep", "start_time", "end_time", "end_reason"}
+        updates = ", ".join(f"{c}=excluded.{c}" for c in row if c not in special)
+        self._conn.execute(
+            f"INSERT INTO events ({columns}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}, "
+            "start_time=MIN(events.start_time, excluded.start_time), "
+            "end_time=COALESCE(excluded.end_time, events.end_time), "
+            "end_reason=COALESCE(excluded.end_reason, events.end_reason)",
+            row,
+        )
+        if sizes or event.has_snapshot or event.has_face:
+            self._conn.execute("DELETE FROM snapshots WHERE event_id=?", (event.id,))
+            self._conn.executemany(
+                "INSERT INTO snapshots (event_id, kind, bytes, mtime) VALUES (?, ?, ?, ?)",
+                [(event.id, kind, size, mtime) for kind, (size, mtime) in sizes.items()],
+            )
+
+    def _stat_snapshots(self, event: Event) -> dict[str, tuple[int, float]]:
+        sizes: dict[str, tuple[int, float]] = {}
+        for kind in SNAPSHOT_KINDS:
+            try:
+                st = self.files.path(event.id, kind).stat()
+            except (OSError, ValueError):
+                continue
+            sizes[kind] = (st.st_size, st.st_mtime)
+        return sizes
+
+    def delete(self, event_id: str) -> bool:
+        """Delete an event and its snapshot files; False when it does not exist."""
+        if not is_valid_event_id(event_id):
+            return False
+        with self._lock:
+            pending = self._pending.pop(event_id, None) is not None
+            self.files.delete(event_id)  # files first: frees space even when the database is full
+            try:
+                with self._conn:
+                    found = (
+                        self._conn.execute("DELETE FROM events WHERE id=?", (event_id,)).rowcount
+                        > 0
+                    )
+            except sqlite3.Error as exc:
+                _LOGGER.error("cannot delete event %s: %s", event_id, exc)
+                return False
+            if found or pending:
+                self._deleted[event_id] = None
+                while len(self._deleted) > 1000:
+                    del self._deleted[next(iter(self._deleted))]
+        return found or pending
+
+    def set_keep(self, event_id: str, keep: bool) -> bool:
+        """Mark an event as kept (exempt from retention) or not; False when it does not exist."""
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "UPDATE events SET keep=? WHERE id=?", (int(bool(keep)), event_id)
+            )
+            return cur.rowcount > 0
+
+    def close_open_events(self, reason: str, ts: float) -> int:
+        """End events a crash left open, at their last known time (never after ``ts``)."""
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "UPDATE events SET end_time=MIN(MAX(start_time, COALESCE(last_seen, start_time), "
+                "COALESCE(snapshot_time, start_time)), ?), end_reason=?, current_zones='[]' "
+                "WHERE end_time IS NULL",
+                (ts, reason),
+            )
+            count = cur.rowcount
+        if count:
+            _LOGGER.info("closed %d event(s) left open (%s)", count, reason)
+        return count
+
+    def save_camera_state(self, camera: str, state: dict[str, Any]) -> None:
+        try:
+            with self._lock, self._conn:
+                self._conn.execute(
+                    "INSERT INTO camera_state (camera, state, updated) VALUES (?, ?, ?) "
+                    "ON CONFLICT(camera) DO UPDATE SET state=excluded.state, updated=excluded.updated",
+                    (camera, json.dumps(state), time.time()),
+                )
+        except sqlite3.Error as exc:
+            _LOGGER.warning("cannot save state of camera %s: %s", camera, exc)
+
+    def load_camera_state(self, camera: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT state FROM camera_state WHERE camera=?", (camera,)
+            ).fetchone()
+        return json.loads(row["state"]) if row else None
+
+    # ------------------------------------------------------------------ reading
+    def snapshot_path(self, event_id: str, kind: str = "annotated") -> Path | None:
+        """The snapshot file of an event (clean | annotated | thumb | face) if it exists."""
+        try:
+            path = self.files.path(event_id, kind)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        return path if path.is_file() else None
+
+    def get(self, event_id: str) -> Event | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM events WHERE id=?", (event_id,)).fetchone()
+        return from_row(row) if row else None
+
+    def query(
+        self,
+        *,
+        camera: str | Sequence[str] | None = None,
+        label: str | Sequence[str] | None = None,
+        zone: str | None = None,
+        after: float | None = None,
+        before: float | None = None,
+        has_face: bool | None = None,
+        sub_label: str | None = None,
+        kind: str | None = None,
+        subtype: str | None = None,
+        keep: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "desc",
+    ) -> tuple[list[Event], int]:
+        """Events matching every given filter (start_time in [after, before)), newest first by default."""
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("camera", camera), ("label", label)):
+            if value is None:
+                continue
+            values = [value] if isinstance(value, str) else list(value)
+            where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+            args += values
+        for column, value in (("sub_label", sub_label), ("kind", kind), ("subtype", subtype)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        for column, flag in (("has_face", has_face), ("keep", keep)):
+            if flag is not None:
+                where.append(f"{column}=?")
+                args.append(int(bool(flag)))
+        if zone is not None:
+            where.append("EXISTS (SELECT 1 FROM json_each(events.zones_entered) WHERE value=?)")
+            args.append(zone)
+        if after is not None:
+            where.append("start_time>=?")
+            args.append(float(after))
+        if before is not None:
+            where.append("start_time<?")
+            args.append(float(before))
+        if order not in ("asc", "desc"):
+            raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        limit = max(0, min(int(limit), 1000))
+        offset = max(0, int(offset))
+        with self._lock:
+            total = self._conn.execute(f"SELECT COUNT(*) FROM events {clause}", args).fetchone()[0]
+            rows = self._conn.execute(
+                f"SELECT * FROM events {clause} ORDER BY start_time {order}, id {order} LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return [from_row(r) for r in rows], int(total)
+
+    def distinct(self, field: str) -> list[str]:
+        """Values present for a filter menu: camera, label, zones, subtype, sub_label or kind."""
+        if field == "zones":
+            sql = "SELECT DISTINCT j.value FROM events, json_each(events.zones_entered) AS j ORDER BY 1"
+        elif field in _DISTINCT:
+            col = _DISTINCT[field]
+            sql = f"SELECT DISTINCT {col} FROM events WHERE {col} IS NOT NULL ORDER BY 1"
+        else:
+            raise ValueError(f"unknown field {field!r} (known: zones, {', '.join(_DISTINCT)})")
+        with self._lock:
+            return [r[0] for r in self._conn.execute(sql).fetchall()]
+
+    def counts_by_hour(
+        self, camera: str, label: str | None = None, since: float = 0.0, kind: str = "object"
+    ) -> list[int]:
+        """168 counts of events started since ``since``, by local hour of the week (0 = Monday 00:00)."""
+        sql = "SELECT start_time FROM events WHERE camera=? AND kind=? AND start_time>=?"
+        args: list[Any] = [camera, kind, since]
+        if label is not None:
+            sql += " AND label=?"
+            args.append(label)
+        with self._lock:
+            starts = [r[0] for r in self._conn.execute(sql, args).fetchall()]
+        counts = [0] * 168
+        for start in starts:
+            local = time.localtime(start)
+            counts[local.tm_wday * 24 + local.tm_hour] += 1
+        return counts
+
+    def storage_usage(self) -> dict[str, int]:
+        """db_bytes (with WAL), snapshot_bytes and snapshot_files (from the index), events, kept."""
+        db_bytes = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                db_bytes += Path(f"{self.db_path}{suffix}").stat().st_size
+        with self._lock:
+            snap = self._conn.execute(
+                "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM snapshots"
+            ).fetchone()
+            ev = self._conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(keep), 0) FROM events"
+            ).fetchone()
+        return {
+            "db_bytes": db_bytes,
+            "snapshot_bytes": int(snap[0]),
+            "snapshot_files": int(snap[1]),
+            "events": int(ev[0]),
+            "kept": int(ev[1]),
+        }
+
+    # ------------------------------------------------------------------ retention support
+    def expired_event_ids(self, before: float, limit: int = 500) -> list[str]:
+        """Ended, not kept events that started before ``before``, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id FROM events WHERE start_time<? AND keep=0 AND end_time IS NOT NULL "
+                "ORDER BY start_time LIMIT ?",
+                (before, limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def snapshot_candidates(self, limit: int = 200) -> list[tuple[str, int, bool]]:
+        """(event id, snapshot bytes, keep) of events with snapshots: not kept first, then oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT e.id, SUM(s.bytes), e.keep FROM events e JOIN snapshots s ON s.event_id=e.id "
+                "GROUP BY e.id ORDER BY e.keep, e.start_time LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(r[0], int(r[1]), bool(r[2])) for r in rows]
+
+    def drop_snapshots(self, event_id: str) -> int:
+        """Remove an event's snapshot files but keep the event; returns the bytes freed."""
+        freed = self.files.delete(event_id)  # files first: frees space even when the db is full
+        try:
+            with self._lock, self._conn:
+                self._conn.execute("DELETE FROM snapshots WHERE event_id=?", (event_id,))
+                self._conn.execute("UPDATE events SET has_snapshot=0 WHERE id=?", (event_id,))
+        except sqlite3.Error as exc:
+            _LOGGER.warning("cannot update snapshot index for %s: %s", event_id, exc)
+        return freed
+
+    def remove_orphan_files(
+        self, min_age: float = 300.0, now: float | None = None
+    ) -> tuple[int, int]:
+        """Delete snapshot files (and stale temp files) of events the database does not know.
+
+        Only files older than ``min_age`` seconds, so a snapshot saved just before its
+        ``new`` message reaches the store is left alone. Returns (files, bytes).
+        """
+        now = time.time() if now is None else now
+        removed = freed = 0
+        try:
+            entries = list(self.snapshot_dir.iterdir())
+        except OSError:
+            return 0, 0
+        with self._lock:
+            known = {r[0] for r in self._conn.execute("SELECT id FROM events").fetchall()}
+        for path in entries:
+            event_id = event_id_of(path.name)
+            stale_tmp = path.name.startswith(".") and path.name.endswith(".tmp")
+            if not stale_tmp and (
+                event_id is None or event_id in known or event_id in self._pending
+            ):
+                continue
+            try:
+                st = path.stat()
+                if now - st.st_mtime < min_age:
+                    continue
+                path.unlink()
+            except OSError:
+                continue
+            removed += 1
+            freed += st.st_size
+        return removed, freed
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate it (frees its space); False if it failed."""
+        try:
+            with self._lock:
+                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            return busy == 0
+        except sqlite3.Error as exc:
+            _LOGGER.warning("WAL checkpoint failed: %s", exc)
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._flush_pending()
+            if self._pending:
+                _LOGGER.error(
+                    "closing the event database with %d unsaved event(s)", len(self._pending)
+                )
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()

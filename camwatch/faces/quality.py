@@ -1,0 +1,77 @@
+"""Quality gates a face must pass before it becomes an alert.
+
+BlazeFace scores 0.5–0.64 on empty rooms while the light changes and fires on dogs'
+faces, so a face needs a high score, a minimum size, a sharp enough crop and a tracked
+person around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from camwatch.detectors.base import Box
+
+#: Crops are scaled to this side before measuring sharpness, so the figure does not
+#: depend on how large the face is in the frame.
+SHARPNESS_SIDE = 64
+
+
+def sharpness(crop_bgr: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey crop scaled to SHARPNESS_SIDE px (blur → low)."""
+    if crop_bgr.size == 0:
+        return 0.0
+    grey = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY) if crop_bgr.ndim == 3 else crop_bgr
+    grey = cv2.resize(grey, (SHARPNESS_SIDE, SHARPNESS_SIDE), interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def fraction_inside(inner: Box, outer: Box) -> float:
+    """Share of ``inner``'s area that lies inside ``outer`` (0..1)."""
+    area = max(0.0, inner[2] - inner[0]) * max(0.0, inner[3] - inner[1])
+    if area <= 0:
+        return 0.0
+    ix = max(0.0, min(inner[2], outer[2]) - max(inner[0], outer[0]))
+    iy = max(0.0, min(inner[3], outer[3]) - max(inner[1], outer[1]))
+    return ix * iy / area
+
+
+def clip_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = box
+    return (
+        int(max(0, min(width, round(x1)))),
+        int(max(0, min(height, round(y1)))),
+        int(max(0, min(width, round(x2)))),
+        int(max(0, min(height, round(y2)))),
+    )
+
+
+def expand(box: Box, margin: float) -> Box:
+    """``box`` grown by ``margin`` of its width/height on every side."""
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    return (x1 - dx, y1 - dy, x2 + dx, y2 + dy)
+
+
+@dataclass(frozen=True)
+class QualityGate:
+    """Thresholds: score, smaller side in pixels, sharpness, share of the face inside a person."""
+
+    min_score: float = 0.7
+    min_size: float = 16.0
+    min_sharpness: float = 20.0
+    min_inside: float = 0.8
+
+    def reject_reason(self, score: float, box: Box, crop_bgr: np.ndarray, person_box: Box | None) -> str | None:
+        """Why the face fails a gate, or None when it passes."""
+        if score < self.min_score:
+            return "score"
+        if min(box[2] - box[0], box[3] - box[1]) < self.min_size:
+            return "size"
+        if person_box is None or fraction_inside(box, person_box) < self.min_inside:
+            return "no_person"
+        if sharpness(crop_bgr) < self.min_sharpness:
+            return "blur"
+        return None

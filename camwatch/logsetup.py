@@ -1,0 +1,33 @@
+"""Logging: one line per state change, journald-friendly, secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from camwatch.secrets import RedactingFilter
+
+_FORMAT_TTY = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# journald adds its own timestamp; keep lines short there.
+_FORMAT_JOURNAL = "%(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(level: str = "info", modules: dict[str, str] | None = None) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_camwatch", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._camwatch = True  # type: ignore[attr-defined]
+    fmt = _FORMAT_JOURNAL if os.environ.get("JOURNAL_STREAM") else _FORMAT_TTY
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name, mod_level in (modules or {}).items():
+        logging.getLogger(name).setLevel(mod_level.upper())
+    # Third-party chatter stays quiet unless asked for.
+    for noisy in ("waitress", "werkzeug", "urllib3"):
+        if noisy not in (modules or {}):
+            logging.getLogger(noisy).setLevel(logging.WARNING)

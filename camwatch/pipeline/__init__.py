@@ -1,0 +1,1 @@
+"""Wiring of the stages: source → motion → detector → tracker → zones → events → bus."""

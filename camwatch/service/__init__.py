@@ -1,0 +1,1 @@
+"""Running camwatch as a service: systemd notification, Edge TPU discovery, the doctor."""

@@ -1,0 +1,88 @@
+"""Frames, source kinds and frame-rate sampling."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+_V4L2 = re.compile(r"^(/dev/video\d+|\d+)$")
+
+
+class SourceKind(str, Enum):
+    STREAM = "stream"  # rtsp://, rtsps://, http(s)://, rtmp://
+    FILE = "file"
+    USB = "usb"  # V4L2 device
+
+
+def source_kind(url: str) -> SourceKind:
+    lowered = url.lower()
+    if lowered.startswith(("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")):
+        return SourceKind.STREAM
+    if _V4L2.match(url):
+        return SourceKind.USB
+    return SourceKind.FILE
+
+
+@dataclass(slots=True)
+class Frame:
+    image: np.ndarray  # BGR, full resolution
+    ts: float  # wall clock for live sources; start time + position for files
+    index: int  # decoded frame number since the source (re)started
+
+
+class FileSampler:
+    """Keeps frames of a file at ``fps`` using frame numbers (exact, independent of speed)."""
+
+    def __init__(self, source_fps: float, fps: float) -> None:
+        self.ratio = min(1.0, fps / source_fps) if source_fps > 0 else 1.0
+        self._last_slot = -1
+
+    def keep(self, index: int) -> bool:
+        slot = int(index * self.ratio + 1e-9)
+        if slot != self._last_slot:
+            self._last_slot = slot
+            return True
+        return False
+
+
+class LiveSampler:
+    """Keeps frames of a live stream at ``fps`` by arrival time, without drift."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps
+        self._next = 0.0
+
+    def keep(self, ts: float) -> bool:
+        if ts + 0.25 * self.interval < self._next:
+            return False
+        # schedule from the ideal time, but never fall behind by more than one interval
+        self._next = max(self._next + self.interval, ts + 0.5 * self.interval)
+        return True
+
+
+class RateMeter:
+    """Events per second over a sliding window of about ``window`` seconds."""
+
+    def __init__(self, window: float = 5.0, clock=time.monotonic) -> None:
+        self.window = window
+        self._clock = clock
+        self._stamps: list[float] = []
+
+    def tick(self) -> None:
+        now = self._clock()
+        self._stamps.append(now)
+        cutoff = now - self.window
+        if self._stamps[0] < cutoff:
+            self._stamps = [t for t in self._stamps if t >= cutoff]
+
+    def rate(self) -> float:
+        now = self._clock()
+        stamps = [t for t in self._stamps if t >= now - self.window]
+        if len(stamps) < 2:
+            return 0.0
+        span = max(now - stamps[0], 1e-3)
+        return round(len(stamps) / span, 2)

@@ -1,0 +1,258 @@
+"""A camera read through OpenCV (FFmpeg for streams and files, V4L2 for USB cameras).
+
+A reader thread decodes, samples at the detect fps and hands frames over through a
+one-frame slot: live sources keep the newest frame (older ones are counted as skipped),
+files played as fast as possible block until the pipeline takes each frame, so nothing
+queues without bound and nothing is lost in replays. A dead or frozen stream is noticed
+within the read timeout; the thread then reconnects forever with exponential backoff and
+jitter, logging each state change once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from camwatch.config.camera import SourceConfig
+from camwatch.secrets import redact_url
+from camwatch.sources.base import FileSampler, Frame, LiveSampler, RateMeter, SourceKind, source_kind
+from camwatch.state import RuntimeState
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SourceError(RuntimeError):
+    """The source cannot be used at all (e.g. a file that does not exist)."""
+
+
+class CameraSource:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        fps: float,
+        options: SourceConfig | None = None,
+        state: RuntimeState | None = None,
+        start_time: float | None = None,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.kind = source_kind(url)
+        self.fps = fps
+        self.options = options or SourceConfig()
+        self.state = state or RuntimeState()
+        self.start_time = start_time
+        if self.kind is SourceKind.FILE and not Path(url).is_file():
+            raise SourceError(f"camera {name}: video file not found: {url}")
+        self._slot: Frame | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.finished = False  # a file source reached its end (and does not loop)
+        self.frames_decoded = 0
+        self.frames_sampled = 0
+        self.skipped = 0
+        self.corrupt = 0
+        self._input_rate = RateMeter()
+        self._skip_rate = RateMeter()
+        self._ever_online = False
+        self._online = False
+        self._backoff = self.options.reconnect_min
+        self.source_fps = 0.0
+        self._file_base: float | None = None
+
+    @property
+    def label(self) -> str:
+        return redact_url(self.url)
+
+    @property
+    def blocking(self) -> bool:
+        """Files played as fast as possible hand over every sampled frame."""
+        return self.kind is SourceKind.FILE and not self.options.realtime
+
+    # ----------------------------------------------------------------- control
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread:
+            self._thread.join(timeout)
+        self._set_state(False, "stopped", None)
+
+    def read(self, timeout: float = 1.0) -> Frame | None:
+        """The next sampled frame, or None after ``timeout`` (or when the file ended)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._slot is None:
+                if self.finished or self._stop.is_set():
+                    return None
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+            frame, self._slot = self._slot, None
+            self._cond.notify_all()
+            return frame
+
+    def input_fps(self) -> float:
+        return self._input_rate.rate()
+
+    def skipped_fps(self) -> float:
+        return self._skip_rate.rate()
+
+    # ------------------------------------------------------------------ reader
+    def _open(self) -> cv2.VideoCapture:
+        opts = self.options
+        if self.kind is SourceKind.USB:
+            index = int(self.url[len("/dev/video") :]) if self.url.startswith("/dev/video") else int(self.url)
+            cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
+        else:
+            if self.kind is SourceKind.STREAM and self.url.lower().startswith("rtsp"):
+                os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"rtsp_transport;{opts.rtsp_transport}")
+            params = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                int(opts.open_timeout * 1000),
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                int(opts.read_timeout * 1000),
+            ]
+            cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+        if not cap.isOpened():
+            cap.release()
+            raise OSError(self._open_error())
+        return cap
+
+    def _open_error(self) -> str:
+        if self.kind is SourceKind.FILE:
+            return f"cannot decode video file {self.url}"
+        if self.kind is SourceKind.USB:
+            return f"cannot open USB camera {self.url} (is it plugged in, and is the user in group video?)"
+        return f"cannot connect to {self.label} within {self.options.open_timeout:g} s"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                cap = self._open()
+            except OSError as exc:
+                self._set_state(False, "offline", str(exc))
+                if self.kind is SourceKind.FILE:
+                    self.finished = True
+                    with self._cond:
+                        self._cond.notify_all()
+                    return
+                self._wait_backoff()
+                continue
+            try:
+                outcome = self._read_loop(cap)
+            finally:
+                cap.release()
+            if outcome == "restart":  # a looping file: reopen at once (raw streams cannot seek)
+                continue
+            if outcome == "ended":
+                self.finished = True
+                self._set_state(False, "finished", None)
+                with self._cond:
+                    self._cond.notify_all()
+                return
+            if not self._stop.is_set():
+                self._wait_backoff()
+
+    def _wait_backoff(self) -> None:
+        delay = self._backoff * random.uniform(0.8, 1.2)
+        self._backoff = min(self._backoff * 2, self.options.reconnect_max)
+        self._stop.wait(delay)
+
+    def _read_loop(self, cap: cv2.VideoCapture) -> str:
+        """Read until the stream fails ("failed"), a file ends ("ended") or loops ("restart")."""
+        is_file = self.kind is SourceKind.FILE
+        self.source_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not (0 < self.source_fps < 1000):
+            self.source_fps = 25.0 if is_file else 0.0
+        file_sampler = FileSampler(self.source_fps, self.fps) if is_file else None
+        live_sampler = LiveSampler(self.fps)
+        if self._file_base is None:
+            self._file_base = self.start_time if self.start_time is not None else time.time()
+        base = self._file_base
+        wall_start = time.monotonic()
+        index = 0
+        first = True
+        while not self._stop.is_set():
+            ok, image = cap.read()
+            if not ok or image is None:
+                if is_file:
+                    if index == 0:
+                        self._set_state(False, "offline", f"no frame could be decoded from {self.url}")
+                        return "ended"
+                    if self.options.loop:
+                        self._file_base = base + index / self.source_fps
+                        return "restart"
+                    return "ended"
+                self._set_state(False, "offline", f"no frame for {self.options.read_timeout:g} s (stream lost or frozen)")
+                return "failed"
+            if not isinstance(image, np.ndarray) or image.ndim != 3 or image.size == 0:
+                self.corrupt += 1
+                continue
+            if first:
+                first = False
+                self._backoff = self.options.reconnect_min
+                self._set_state(True, "online", None, frame_size=(image.shape[1], image.shape[0]))
+            self.frames_decoded += 1
+            self._input_rate.tick()
+            if is_file:
+                ts = base + index / self.source_fps
+                if self.options.realtime:
+                    lag = (wall_start + index / self.source_fps) - time.monotonic()
+                    if lag > 0:
+                        self._stop.wait(lag)
+                keep = file_sampler.keep(index)
+            else:
+                ts = time.time()
+                keep = live_sampler.keep(ts)
+            index += 1
+            if keep:
+                self._deliver(Frame(image, ts, index - 1))
+        return "failed"
+
+    def _deliver(self, frame: Frame) -> None:
+        self.frames_sampled += 1
+        with self._cond:
+            if self.blocking:
+                while self._slot is not None and not self._stop.is_set():
+                    self._cond.wait(0.5)
+            elif self._slot is not None:
+                self.skipped += 1
+                self._skip_rate.tick()
+            self._slot = frame
+            self._cond.notify_all()
+
+    def _set_state(self, online: bool, state: str, error: str | None, **extra: object) -> None:
+        changed = online != self._online or self.state.camera(self.name).state != state
+        reconnect = online and self._ever_online and not self._online
+        self._online = online
+        status = self.state.camera(self.name)
+        changes: dict[str, object] = {"online": online, "state": state, **extra}
+        if error is not None:
+            changes["last_error"] = error
+        if reconnect:
+            changes["reconnects"] = status.reconnects + 1
+        if online:
+            self._ever_online = True
+        self.state.update_camera(self.name, **changes)
+        if changed:
+            if online:
+                _LOGGER.info("camera %s online (%s)%s", self.name, self.label, " after reconnect" if reconnect else "")
+            elif state == "offline":
+                _LOGGER.warning("camera %s offline: %s; retrying with backoff", self.name, error)
+                self.state.add_error(f"camera {self.name}", error or "offline")
+            elif state == "finished":
+                _LOGGER.info("camera %s: end of file", self.name)

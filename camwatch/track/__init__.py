@@ -1,0 +1,1 @@
+"""Object tracking: detections → objects with stable ids."""

@@ -1,0 +1,256 @@
+"""The JSON REST API under ``/api/``: events, snapshots, cameras, zones, control, stats, tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request, send_file, url_for
+from werkzeug.exceptions import BadRequest, NotFound
+
+from camwatch.control import ControlError
+from camwatch.events.model import Event
+from camwatch.events.snapshots import is_valid_event_id
+from camwatch.web.auth import accounts, web_context
+from camwatch.web.filters import event_query
+from camwatch.web.stats import system_stats
+from camwatch.web.zones import ZoneEditError, camera_zones, save_zones
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+_DISTINCT_FIELDS = ("camera", "label", "zones", "subtype", "sub_label", "kind")
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    data = event.to_dict()
+    data["snapshot_url"] = url_for("api.event_snapshot", event_id=event.id) if event.has_snapshot else None
+    data["thumbnail_url"] = url_for("api.event_thumbnail", event_id=event.id) if event.has_snapshot else None
+    data["face_url"] = url_for("api.event_face", event_id=event.id) if event.has_face else None
+    return data
+
+
+def json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("the body must be JSON (Content-Type: application/json)")
+    return body
+
+
+def find_event(event_id: str) -> Event:
+    event = web_context().store.get(event_id) if is_valid_event_id(event_id) else None
+    if event is None:
+        raise NotFound(f"no event {event_id!r}")
+    return event
+
+
+def check_camera(camera: str) -> None:
+    if camera not in web_context().config.cameras:
+        raise NotFound(f"unknown camera {camera!r}")
+
+
+def camera_json(name: str) -> dict[str, Any]:
+    ctx = web_context()
+    cam = ctx.config.cameras[name]
+    status = ctx.state.cameras().get(name) or {"name": name, "online": False, "state": "disabled"}
+    still = ctx.state.still(name)
+    switches = ctx.control.snapshot()["cameras"].get(name, {})
+    return {
+        "name": name,
+        "display_name": cam.name or name,
+        "enabled": cam.enabled,
+        "status": status,
+        "switches": switches,
+        "zones": list(cam.zones),
+        "detector_ms": ctx.state.detector.get("inference_ms"),
+        "still_time": still[0] if still else None,
+        "still_url": url_for("api.camera_latest", camera=name) if still else None,
+    }
+
+
+# ---------------------------------------------------------------------- routes
+@bp.get("/health")
+def health() -> Any:
+    """Liveness check (no login): status and version only."""
+    return jsonify({"status": "ok", "version": web_context().version})
+
+
+@bp.get("/events")
+def events() -> Any:
+    """Events matching the filters, newest first, paginated."""
+    query = event_query(request.args)
+    found, total = web_context().store.query(**query)
+    return jsonify({"events": [event_json(e) for e in found], "total": total,
+                    "limit": query["limit"], "offset": query["offset"]})
+
+
+@bp.get("/events/filters")
+def event_filters() -> Any:
+    """Values present in the store for each filter menu."""
+    store = web_context().store
+    return jsonify({field: store.distinct(field) for field in _DISTINCT_FIELDS})
+
+
+@bp.get("/events/<event_id>")
+def event(event_id: str) -> Any:
+    """One event."""
+    return jsonify(event_json(find_event(event_id)))
+
+
+@bp.delete("/events/<event_id>")
+def delete_event(event_id: str) -> Any:
+    """Delete an event and its snapshots."""
+    if not is_valid_event_id(event_id) or not web_context().store.delete(event_id):
+        raise NotFound(f"no event {event_id!r}")
+    return jsonify({"deleted": event_id})
+
+
+@bp.put("/events/<event_id>/keep")
+def keep_event(event_id: str) -> Any:
+    """Keep an event (exempt from retention) or release it: body {"keep": true|false}."""
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("keep"), bool):
+        raise BadRequest('the body must be {"keep": true} or {"keep": false}')
+    find_event(event_id)
+    web_context().store.set_keep(event_id, body["keep"])
+    return jsonify(event_json(find_event(event_id)))
+
+
+def _snapshot(event_id: str, kind: str) -> Response:
+    event = find_event(event_id)
+    path = web_context().store.files.path(event.id, kind)  # type: ignore[arg-type]
+    if not path.is_file():
+        raise NotFound(f"event {event_id!r} has no {kind} snapshot")
+    response = send_file(path, mimetype="image/jpeg", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/events/<event_id>/snapshot.jpg")
+def event_snapshot(event_id: str) -> Any:
+    """The event's best snapshot: ?kind=annotated (default, with box and zones) or clean."""
+    kind = request.args.get("kind", "annotated")
+    if kind not in ("annotated", "clean"):
+        raise BadRequest(f"kind: must be annotated or clean, got {kind!r}")
+    return _snapshot(event_id, kind)
+
+
+@bp.get("/events/<event_id>/thumbnail.jpg")
+def event_thumbnail(event_id: str) -> Any:
+    """A small crop around the event's object."""
+    return _snapshot(event_id, "thumb")
+
+
+@bp.get("/events/<event_id>/face.jpg")
+def event_face(event_id: str) -> Any:
+    """The event's best face crop."""
+    return _snapshot(event_id, "face")
+
+
+@bp.get("/cameras")
+def cameras() -> Any:
+    """Every camera with its live status, switches and zones."""
+    return jsonify({"cameras": [camera_json(name) for name in web_context().config.cameras]})
+
+
+@bp.get("/cameras/<camera>")
+def camera(camera: str) -> Any:
+    """One camera's live status."""
+    check_camera(camera)
+    return jsonify(camera_json(camera))
+
+
+@bp.get("/cameras/<camera>/latest.jpg")
+def camera_latest(camera: str) -> Any:
+    """The camera's latest annotated still (boxes and zones drawn; never the raw stream)."""
+    check_camera(camera)
+    still = web_context().state.still(camera)
+    if still is None:
+        raise NotFound(f"camera {camera!r} has no still yet")
+    response = Response(still[1], mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Still-Time"] = f"{still[0]:.3f}"
+    return response
+
+
+@bp.get("/cameras/<camera>/zones")
+def camera_zones_get(camera: str) -> Any:
+    """The camera's zones and motion masks as configured."""
+    check_camera(camera)
+    return jsonify(camera_zones(web_context().config, camera))
+
+
+@bp.put("/cameras/<camera>/zones")
+def camera_zones_put(camera: str) -> Any:
+    """Replace the camera's zones and motion masks (relative 0..1 coordinates); validated, saved, applied."""
+    check_camera(camera)
+    ctx = web_context()
+    try:
+        config = save_zones(ctx, camera, json_body())
+    except ZoneEditError as exc:
+        return jsonify({"error": str(exc)}), exc.status
+    return jsonify(camera_zones(config, camera))
+
+
+@bp.get("/control")
+def control() -> Any:
+    """Runtime switches: armed, and per camera detect, snapshots, motion and zones."""
+    return jsonify(web_context().control.snapshot())
+
+
+@bp.put("/control")
+def control_set() -> Any:
+    """Set a switch: {"camera": name or null, "feature": "detect"|"snapshots"|"motion"|"zone:<n>"|"armed", "value": bool}."""
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("feature"), str):
+        raise BadRequest('the body must be {"camera": ..., "feature": ..., "value": true|false}')
+    camera = body.get("camera")
+    if camera is not None and not isinstance(camera, str):
+        raise BadRequest("camera: must be a camera name or null")
+    try:
+        web_context().control.set(camera, body["feature"], body.get("value"))
+    except ControlError as exc:
+        raise BadRequest(str(exc)) from None
+    return jsonify(web_context().control.snapshot())
+
+
+@bp.get("/stats")
+def stats() -> Any:
+    """Detector, cameras, CPU and memory, storage, MQTT, version and recent errors."""
+    return jsonify(system_stats(web_context()))
+
+
+@bp.get("/tokens")
+def tokens() -> Any:
+    """API tokens (never their secrets)."""
+    return jsonify({"tokens": [t.to_dict() for t in accounts().tokens()]})
+
+
+@bp.post("/tokens")
+def token_create() -> Any:
+    """Create an API token: body {"name": ...}; the response holds the secret, shown only once."""
+    body = json_body()
+    name = body.get("name") if isinstance(body, dict) else None
+    if not isinstance(name, str):
+        raise BadRequest('the body must be {"name": "..."}')
+    try:
+        token, secret = accounts().create_token(name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return jsonify({**token.to_dict(), "token": secret}), 201
+
+
+@bp.delete("/tokens/<token_id>")
+def token_revoke(token_id: str) -> Any:
+    """Revoke an API token."""
+    if not accounts().revoke_token(token_id):
+        abort(404, f"no token {token_id!r}")
+    return jsonify({"revoked": token_id})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    """This API described as OpenAPI 3.1."""
+    from flask import current_app
+
+    from camwatch.web.openapi import build_spec
+
+    return jsonify(build_spec(current_app, web_context().version))

@@ -1,0 +1,129 @@
+"""The Flask application factory: blueprints, session settings, security headers, errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from camwatch.const import WEB_ROOT
+from camwatch.web import api, auth, metrics, pages, sse
+from camwatch.web.accounts import load_secret_key
+from camwatch.web.context import WebContext
+
+_LOGGER = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api") or request.path == "/metrics"
+
+
+def _http_error(exc: HTTPException) -> Any:
+    message = exc.description or exc.name
+    if _wants_json():
+        response = jsonify({"error": message})
+        response.status_code = exc.code or 500
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+    return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code or 500
+
+
+def _unexpected_error(exc: Exception) -> Any:
+    _LOGGER.exception("web request %s %s failed", request.method, request.path)
+    if _wants_json():
+        return jsonify({"error": "internal error (see the camwatch log)"}), 500
+    return render_template("error.html", code=500, name="Internal error", message="See the camwatch log."), 500
+
+
+def _format_time(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return datetime.fromtimestamp(float(value)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _format_bytes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def _format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s"
+
+
+def create_app(ctx: WebContext) -> Flask:
+    """The camwatch web app for one running instance (``ctx`` carries config, store and state)."""
+    cfg = ctx.config.web
+    app = Flask(
+        __name__,
+        template_folder=str(WEB_ROOT / "templates"),
+        static_folder=str(WEB_ROOT / "static"),
+        static_url_path="/static",
+    )
+    secret_file = cfg.session_secret_file or (ctx.data_dir / "web_secret")
+    app.config.update(
+        SECRET_KEY=load_secret_key(secret_file),
+        SESSION_COOKIE_NAME="camwatch_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=cfg.session_lifetime_hours),
+        MAX_CONTENT_LENGTH=1 << 20,
+        JSON_SORT_KEYS=False,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["camwatch"] = ctx
+    app.extensions["camwatch.sse_slots"] = threading.BoundedSemaphore(max(1, cfg.threads - 2))
+    auth.install(app, ctx)
+    for blueprint in (pages.bp, api.bp, sse.bp, metrics.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.jinja_env.filters["time"] = _format_time
+    app.jinja_env.filters["bytes"] = _format_bytes
+    app.jinja_env.filters["duration"] = _format_duration
+    app.jinja_env.globals["version"] = ctx.version
+    app.jinja_env.globals["now"] = time.time
+    return app

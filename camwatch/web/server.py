@@ -1,0 +1,81 @@
+"""Serving the app with waitress in a background thread.
+
+waitress is pure Python (nothing to compile on a Pi or a Coral board), runs on any
+platform, uses a fixed pool of threads inside camwatch's own process (no fork: the
+detector, the store and the live state are shared objects in this process) and is a
+production server (request size limits, slow-client buffering), unlike Flask's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+from camwatch.web.app import create_app
+from camwatch.web.context import WebContext
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class WebServer:
+    def __init__(self, ctx: WebContext, host: str | None = None, port: int | None = None) -> None:
+        self.ctx = ctx
+        self.app = create_app(ctx)
+        cfg = ctx.config.web
+        self._server = create_server(
+            self.app,
+            host=host if host is not None else cfg.host,
+            port=port if port is not None else cfg.port,
+            threads=cfg.threads,
+            ident="camwatch",
+            channel_timeout=60,
+            cleanup_interval=10,
+            max_request_body_size=1 << 20,
+            trusted_proxy=None,
+            clear_untrusted_proxy_headers=False,
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)  # type: ignore[union-attr]
+
+    @property
+    def host(self) -> str:
+        return str(self._server.effective_host)  # type: ignore[union-attr]
+
+    @property
+    def url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="web", daemon=True)
+        self._thread.start()
+        _LOGGER.info("web UI listening on http://%s:%d", self.host, self.port)
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except Exception as exc:  # sockets closed under the loop by stop()
+            if not self.ctx.stopping.is_set():
+                _LOGGER.error("web server failed: %s", exc)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.ctx.stopping.set()
+        server_map = getattr(self._server, "_map", None)
+        self._server.close()
+        if server_map is not None:
+            wasyncore.close_all(server_map)  # open connections too: the loop ends when its map is empty
+        task_dispatcher = getattr(self._server, "task_dispatcher", None)
+        if task_dispatcher is not None:
+            task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.app.extensions["camwatch.accounts"].close()
+        _LOGGER.info("web UI stopped")

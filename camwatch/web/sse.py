@@ -1,0 +1,74 @@
+"""Live updates over Server-Sent Events: ``GET /api/stream``.
+
+Every second the stream compares the cameras' status (and still timestamps) and the newest
+events with what it last sent, and sends only what changed:
+
+    event: cameras   data: {"cameras": [camera_json...]}
+    event: events    data: {"events": [event_json of the 10 newest]}
+
+A comment line every 15 s keeps proxies from closing the connection and lets waitress notice
+a gone client. A stream ends after ``MAX_SECONDS`` (the browser's EventSource reconnects
+by itself), so no request thread is held forever; at most ``threads - 2`` streams run at once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, stream_with_context
+
+from camwatch.web.api import camera_json, event_json
+from camwatch.web.auth import web_context
+
+bp = Blueprint("sse", __name__, url_prefix="/api")
+
+POLL_SECONDS = 1.0
+HEARTBEAT_SECONDS = 15.0
+MAX_SECONDS = 300.0
+
+
+def _message(kind: str, data: Any) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@bp.get("/stream")
+def stream() -> Any:
+    """Server-Sent Events: `cameras` and `events` messages whenever they change."""
+    slots: threading.BoundedSemaphore = current_app.extensions["camwatch.sse_slots"]
+    if not slots.acquire(blocking=False):
+        response = Response(json.dumps({"error": "too many live streams open; try again later"}), 503,
+                            mimetype="application/json")
+        response.headers["Retry-After"] = "10"
+        return response
+    ctx = web_context()
+
+    def generate() -> Iterator[str]:
+        yield "retry: 3000\n\n"
+        last_cameras = last_events = None
+        started = last_beat = time.monotonic()
+        while not ctx.stopping.is_set() and time.monotonic() - started < MAX_SECONDS:
+            cameras = [camera_json(name) for name in ctx.config.cameras]
+            if cameras != last_cameras:
+                last_cameras = cameras
+                yield _message("cameras", {"cameras": cameras})
+                last_beat = time.monotonic()
+            newest, _ = ctx.store.query(limit=10)
+            events = [event_json(e) for e in newest]
+            if events != last_events:
+                last_events = events
+                yield _message("events", {"events": events})
+                last_beat = time.monotonic()
+            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                last_beat = time.monotonic()
+                yield ": keep-alive\n\n"
+            ctx.stopping.wait(POLL_SECONDS)
+
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.call_on_close(slots.release)
+    return response

@@ -1,0 +1,164 @@
+"""Zones: which named polygon each tracked object is in, with inertia, entry and dwell time.
+
+Presence is judged at the bottom centre of the box (where a person stands, where a car
+touches the road). An object enters a zone after ``inertia`` consecutive observations
+inside and leaves after ``inertia`` consecutive observations outside, so a box that
+jitters across an edge does not flap.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from camwatch.config.zones import ZoneConfig
+from camwatch.track.model import TrackedObject
+
+_LOGGER = logging.getLogger(__name__)
+
+Point = tuple[float, float]
+
+
+def is_relative(points: Sequence[Sequence[float]]) -> bool:
+    """Coordinates are relative (0..1 of the frame) when every value is <= 1."""
+    return all(float(v) <= 1.0 for p in points for v in p)
+
+
+def polygon_to_pixels(points: Sequence[Sequence[float]], frame_size: tuple[int, int]) -> np.ndarray:
+    """Polygon corners in frame pixels (float32, shape (n, 2)); relative input is scaled."""
+    arr = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    if is_relative(points):
+        arr = arr * np.array(frame_size, dtype=np.float32)
+    return arr
+
+
+def point_in_polygon(point: Point, polygon: np.ndarray) -> bool:
+    """Even-odd test (points on an edge may fall either way)."""
+    x, y = point
+    inside = False
+    n = len(polygon)
+    j = n - 1
+    for i in range(n):
+        xi, yi = polygon[i]
+        xj, yj = polygon[j]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+@dataclass
+class _Presence:
+    """One object's state for one zone."""
+
+    inside: bool = False
+    streak: int = 0  # consecutive observations disagreeing with ``inside``
+    streak_start: float = 0.0  # time of the first observation of that streak
+    visit_start: float | None = None
+    dwell_before: float = 0.0  # seconds of earlier visits
+
+
+@dataclass
+class _ObjectZones:
+    zones: dict[str, _Presence] = field(default_factory=dict)
+
+
+class ZoneTracker:
+    """Updates each object's ``current_zones``, ``zones_entered``, ``zone_entry_time`` and ``zone_dwell``."""
+
+    def __init__(
+        self,
+        zones: dict[str, ZoneConfig],
+        frame_size: tuple[int, int],
+        is_enabled: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.zones = zones
+        self.frame_size = frame_size
+        self.is_enabled = is_enabled
+        self._polygons = {name: polygon_to_pixels(z.coordinates, frame_size) for name, z in zones.items()}
+        self._state: dict[str, _ObjectZones] = {}
+
+    def enabled(self, name: str) -> bool:
+        zone = self.zones[name]
+        if not zone.enabled:
+            return False
+        return self.is_enabled(name) if self.is_enabled is not None else True
+
+    def cares_about(self, name: str, label: str) -> bool:
+        wanted = self.zones[name].objects
+        return not wanted or label in wanted
+
+    def update(self, objects: list[TrackedObject], ts: float) -> None:
+        live = set()
+        enabled = {name for name in self.zones if self.enabled(name)}
+        for obj in objects:
+            live.add(obj.id)
+            state = self._state.setdefault(obj.id, _ObjectZones())
+            for name, polygon in self._polygons.items():
+                presence = state.zones.setdefault(name, _Presence())
+                if name not in enabled or not self.cares_about(name, obj.label):
+                    if presence.inside:
+                        self._leave(obj, name, presence, ts)
+                    presence.streak = 0
+                    continue
+                if obj.seen_this_frame or obj.hits <= 1:
+                    self._observe(obj, name, presence, point_in_polygon(obj.bottom_center, polygon), ts)
+                if presence.inside and presence.visit_start is not None:
+                    obj.zone_dwell[name] = presence.dwell_before + max(0.0, ts - presence.visit_start)
+            if obj.ended:
+                for name, presence in state.zones.items():
+                    if presence.inside:
+                        self._leave(obj, name, presence, ts)
+        for gone in set(self._state) - live:
+            del self._state[gone]
+
+    def _observe(self, obj: TrackedObject, name: str, presence: _Presence, inside: bool, ts: float) -> None:
+        if inside == presence.inside:
+            presence.streak = 0
+            return
+        if presence.streak == 0:
+            presence.streak_start = ts
+        presence.streak += 1
+        if presence.streak < self.zones[name].inertia:
+            return
+        presence.streak = 0
+        if inside:
+            presence.inside = True
+            presence.visit_start = presence.streak_start
+            if name not in obj.current_zones:
+                obj.current_zones.append(name)
+            if name not in obj.zones_entered:
+                obj.zones_entered.append(name)
+            obj.zone_entry_time[name] = presence.streak_start
+            obj.zone_dwell[name] = presence.dwell_before + max(0.0, ts - presence.streak_start)
+            _LOGGER.debug("%s %s entered zone %s", obj.label, obj.id, name)
+        else:
+            self._leave(obj, name, presence, presence.streak_start)
+
+    def _leave(self, obj: TrackedObject, name: str, presence: _Presence, ts: float) -> None:
+        if presence.visit_start is not None:
+            presence.dwell_before += max(0.0, ts - presence.visit_start)
+        presence.visit_start = None
+        presence.inside = False
+        obj.zone_dwell[name] = presence.dwell_before
+        if name in obj.current_zones:
+            obj.current_zones.remove(name)
+        _LOGGER.debug("%s %s left zone %s", obj.label, obj.id, name)
+
+    def counts(self, objects: list[TrackedObject]) -> dict[str, dict[str, int]]:
+        """Confirmed, live objects per enabled zone and label (labels the zone names count from 0)."""
+        result: dict[str, dict[str, int]] = {}
+        for name, zone in self.zones.items():
+            if not self.enabled(name):
+                continue
+            result[name] = dict.fromkeys(zone.objects, 0)
+        for obj in objects:
+            if not obj.confirmed or obj.ended:
+                continue
+            for name in obj.current_zones:
+                if name in result:
+                    result[name][obj.label] = result[name].get(obj.label, 0) + 1
+        return result

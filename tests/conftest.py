@@ -1,0 +1,56 @@
+"""Shared fixtures: real models and media from ../shared (never copied into the project)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("CAMWATCH_SHARED", ROOT.parent / "shared"))
+MODELS = SHARED / "models"
+MEDIA = SHARED / "media"
+SSD_MODEL = MODELS / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite"
+COCO_LABELS = MODELS / "coco_labels.txt"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally when a component is missing; fail under CI=true (never a silent skip)."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required test component missing under CI: {what}")
+    pytest.skip(f"missing test component: {what}")
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    require(MEDIA.is_dir(), f"media directory {MEDIA}")
+    return MEDIA
+
+
+@pytest.fixture(scope="session")
+def ssd_model() -> Path:
+    require(SSD_MODEL.is_file(), f"SSD model {SSD_MODEL}")
+    return SSD_MODEL
+
+
+@pytest.fixture(scope="session")
+def detector(ssd_model: Path):
+    """One real SSD detector (LiteRT when present) shared by the session."""
+    from camwatch.detectors.plugins.ssd import SsdDetector, load_labels
+
+    det = SsdDetector(ssd_model, load_labels(COCO_LABELS), device="cpu", num_threads=2)
+    yield det
+    det.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh camwatch data directory (CAMWATCH_DATA) per test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("CAMWATCH_DATA", str(path))
+    return path

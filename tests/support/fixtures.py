@@ -1,0 +1,93 @@
+"""Pytest fixtures for real test servers; register with ``pytest_plugins`` in conftest.py.
+
+    pytest_plugins = ["tests.support.fixtures"]
+
+Fixtures: ``mosquitto_broker`` (anonymous), ``mosquitto_factory`` (any options),
+``rtsp_live_server`` (endless test pattern), ``rtsp_server_factory`` (clip or live),
+``model_http_server`` (files in a fresh directory, with fault injection).
+A missing component skips locally and fails under CI=true (``tests.conftest.require``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require
+from tests.support.http_server import ModelHttpServer
+from tests.support.mosquitto import MosquittoBroker, mosquitto_available
+from tests.support.rtsp import RtspServer, rtsp_available
+
+
+@functools.cache
+def _rtsp_ok() -> bool:
+    return rtsp_available()
+
+
+def require_mosquitto() -> None:
+    require(mosquitto_available(), "mosquitto + mosquitto_passwd (apt-get install mosquitto)")
+
+
+def require_rtsp() -> None:
+    require(
+        _rtsp_ok(),
+        "GStreamer RTSP server under /usr/bin/python3 and ffmpeg (apt-get install python3-gi "
+        "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{base,good,bad,ugly} ffmpeg)",
+    )
+
+
+@pytest.fixture
+def mosquitto_factory() -> Iterator[Callable[..., MosquittoBroker]]:
+    """``make(users=..., tls=..., acl=..., require_client_cert=...)`` → a started broker."""
+    require_mosquitto()
+    brokers: list[MosquittoBroker] = []
+
+    def make(**kwargs: Any) -> MosquittoBroker:
+        broker = MosquittoBroker(**kwargs)
+        brokers.append(broker)
+        return broker.start()
+
+    yield make
+    for broker in brokers:
+        broker.close()
+
+
+@pytest.fixture
+def mosquitto_broker(mosquitto_factory: Callable[..., MosquittoBroker]) -> MosquittoBroker:
+    """A started anonymous broker on a free loopback port."""
+    return mosquitto_factory()
+
+
+@pytest.fixture
+def rtsp_server_factory() -> Iterator[Callable[..., RtspServer]]:
+    """``make(clip=None, **kwargs)`` → a started RTSP server (live pattern when clip is None)."""
+    require_rtsp()
+    servers: list[RtspServer] = []
+
+    def make(clip: Path | None = None, **kwargs: Any) -> RtspServer:
+        server = RtspServer(clip, **kwargs)
+        servers.append(server)
+        return server.start()
+
+    yield make
+    for server in servers:
+        server.thaw()
+        server.close()
+
+
+@pytest.fixture
+def rtsp_live_server(rtsp_server_factory: Callable[..., RtspServer]) -> RtspServer:
+    return rtsp_server_factory(None)
+
+
+@pytest.fixture
+def model_http_server(tmp_path: Path) -> Iterator[ModelHttpServer]:
+    """Serves files put into ``model_http_server.directory`` (a fresh tmp dir)."""
+    directory = tmp_path / "http-root"
+    directory.mkdir()
+    with ModelHttpServer(directory) as server:
+        yield server

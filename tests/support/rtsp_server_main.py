@@ -1,0 +1,79 @@
+"""A GStreamer RTSP server on loopback; run it with Debian's /usr/bin/python3 (python3-gi).
+
+    /usr/bin/python3 rtsp_server_main.py --port 8554 --live [--width 640 --height 360 --fps 15]
+    /usr/bin/python3 rtsp_server_main.py --port 8554 --udp-port 5004
+
+``--live`` serves an endless moving test pattern encoded with x264. ``--udp-port`` serves
+an H.264 RTP stream pushed to that loopback UDP port (tests.support.rtsp runs
+``ffmpeg -stream_loop -1 -re`` as the feeder, so a clip loops for ever).
+The stream is mounted at /cam. Standard library + gi only: no camwatch imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+MOUNT = "/cam"
+
+
+def live_pipeline(width: int, height: int, fps: int) -> str:
+    return (
+        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},"
+        f"framerate={fps}/1 ! timeoverlay ! videoconvert ! x264enc tune=zerolatency "
+        f"speed-preset=ultrafast key-int-max={fps} bitrate=800 ! h264parse "
+        f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+
+
+def udp_pipeline(udp_port: int) -> str:
+    return (
+        f"( udpsrc address=127.0.0.1 port={udp_port} buffer-size=4194304 "
+        f'caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96" '
+        f"! rtpjitterbuffer latency=100 ! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--live", action="store_true")
+    source.add_argument("--udp-port", type=int)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--fps", type=int, default=15)
+    args = parser.parse_args(argv)
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    if args.live:
+        factory.set_launch(live_pipeline(args.width, args.height, args.fps))
+    else:
+        factory.set_launch(udp_pipeline(args.udp_port))
+    factory.set_shared(False)
+    server.get_mount_points().add_factory(MOUNT, factory)
+    if server.attach(None) == 0:
+        print(f"rtsp server: cannot listen on 127.0.0.1:{args.port}", file=sys.stderr)
+        return 2
+
+    loop = GLib.MainLoop()
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, loop.quit)
+    print(f"rtsp server: rtsp://127.0.0.1:{args.port}{MOUNT}", file=sys.stderr, flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
