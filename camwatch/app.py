@@ -75,6 +75,7 @@ class Camwatch:
         self.detector = SharedDetector(detector or create_detector(config.detector, self.data_dir))
         self.state.detector = self.detector.describe()
         self.bus.subscribe("store", self.store.handle, {TOPIC_EVENT}, maxsize=100000)
+        self.closers: list[Any] = []  # extra resources closed at stop (activity baseline…)
         self.pipelines: dict[str, CameraPipeline] = {}
         self.workers: dict[str, CameraWorker] = {}
         for name, cam in cameras.items():
@@ -96,10 +97,8 @@ class Camwatch:
     # --------------------------------------------------------------- helpers
     def _add_hooks(self, pipeline: CameraPipeline) -> None:
         """Optional stages (faces, tamper, loitering, unusual activity) attach here."""
-        try:
-            from camwatch.pipeline.hooks import attach_hooks
-        except ImportError:
-            return
+        from camwatch.pipeline.hooks import attach_hooks
+
         attach_hooks(self, pipeline)
 
     def make_source(self, name: str, url: str | None = None, **overrides: Any) -> CameraSource:
@@ -208,6 +207,11 @@ class Camwatch:
             self.web.stop()
         self.bus.close()
         self.retention.stop()
+        for close in self.closers:
+            try:
+                close()
+            except Exception:
+                _LOGGER.exception("closing %s failed", close)
         self.store.close()
         self.detector.close()
 

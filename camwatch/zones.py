@@ -104,7 +104,7 @@ class ZoneTracker:
                         self._leave(obj, name, presence, ts)
                     presence.streak = 0
                     continue
-                if obj.seen_this_frame or obj.hits <= 1:
+                if obj.seen_this_frame:
                     self._observe(obj, name, presence, point_in_polygon(obj.bottom_center, polygon), ts)
                 if presence.inside and presence.visit_start is not None:
                     obj.zone_dwell[name] = presence.dwell_before + max(0.0, ts - presence.visit_start)

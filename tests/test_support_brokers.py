@@ -11,6 +11,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
+import paho.mqtt.client as mqtt
 import pytest
 
 from tests.support.http_server import ModelHttpServer
@@ -18,9 +20,6 @@ from tests.support.mosquitto import MosquittoBroker
 from tests.support.rtsp import RtspServer
 
 pytest_plugins = ["tests.support.fixtures"]
-
-mqtt = pytest.importorskip("paho.mqtt.client")
-cv2 = pytest.importorskip("cv2")
 
 CAPTURE_PARAMS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 3000]
 

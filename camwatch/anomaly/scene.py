@@ -34,13 +34,12 @@ def _top(values: np.ndarray, share: float = 0.01) -> float:
     return float(np.partition(flat, k)[k])
 
 
-def _cells(shape: tuple[int, int]) -> list[tuple[slice, slice]]:
-    h, w = shape
-    ys = np.linspace(0, h, GRID_ROWS + 1).astype(int)
-    xs = np.linspace(0, w, GRID_COLS + 1).astype(int)
-    return [
-        (slice(ys[r], ys[r + 1]), slice(xs[c], xs[c + 1])) for r in range(GRID_ROWS) for c in range(GRID_COLS)
-    ]
+def _blocks(image: np.ndarray) -> np.ndarray:
+    """View ``image`` as (cells, pixels per cell), cropping the remainder at the right and bottom."""
+    h, w = image.shape
+    ch, cw = h // GRID_ROWS, w // GRID_COLS
+    cropped = image[: ch * GRID_ROWS, : cw * GRID_COLS]
+    return cropped.reshape(GRID_ROWS, ch, GRID_COLS, cw).transpose(0, 2, 1, 3).reshape(GRID_ROWS * GRID_COLS, ch * cw)
 
 
 @dataclass(slots=True)
@@ -62,22 +61,22 @@ class SceneSample:
         mag = cv2.magnitude(gx, gy)
         lap = np.abs(cv2.Laplacian(gray, cv2.CV_32F, ksize=1))
         sharp = _top(lap) / (_top(mag) + _EPS)
-        cells = _cells(gray.shape)
-        cell_std = np.array([gray[c].std() for c in cells], dtype=np.float32)
-        cell_mean = np.array([gray[c].mean() for c in cells], dtype=np.float32)
+        blocks = _blocks(gray)
+        cell_std = blocks.std(axis=1).astype(np.float32)
+        cell_mean = blocks.mean(axis=1).astype(np.float32)
         grad = cv2.GaussianBlur(mag, (5, 5), 0)
         return cls(gray, grad, float(gray.mean()), float(gray.std()), sharp, cell_std, cell_mean)
 
 
 def cell_correlations(ref_grad: np.ndarray, cur_grad: np.ndarray) -> np.ndarray:
     """Normalised correlation of the edge maps, per grid cell (-1..1; 0 for a flat cell)."""
-    out = np.zeros(GRID_ROWS * GRID_COLS, dtype=np.float32)
-    for i, cell in enumerate(_cells(ref_grad.shape)):
-        a = ref_grad[cell] - ref_grad[cell].mean()
-        b = cur_grad[cell] - cur_grad[cell].mean()
-        den = float(np.sqrt((a * a).sum() * (b * b).sum()))
-        out[i] = float((a * b).sum() / den) if den > _EPS else 0.0
-    return out
+    a = _blocks(ref_grad)
+    b = _blocks(cur_grad)
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    num = (a * b).sum(axis=1)
+    return np.where(den > _EPS, num / np.maximum(den, _EPS), 0.0).astype(np.float32)
 
 
 class ReferenceScene:

@@ -102,8 +102,6 @@ class MqttConnection:
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else True,
         )
-        client.enable_logger(logging.getLogger("camwatch.comms.paho"))
-        logging.getLogger("camwatch.comms.paho").setLevel(logging.WARNING)
         client.reconnect_delay_set(min_delay=max(1, round(cfg.reconnect_min)), max_delay=round(cfg.reconnect_max))
         client.max_queued_messages_set(0)
         client.max_inflight_messages_set(50)

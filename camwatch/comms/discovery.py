@@ -117,7 +117,7 @@ class DiscoveryBuilder:
         def add(component: str, key: str, payload: dict[str, Any], tie_to_camera: bool = True) -> None:
             payload = {
                 **payload,
-                "unique_id": f"{node}_{_safe(key)}",
+                "unique_id": f"{node}_{component}_{_safe(key)}",
                 "device": device,
                 "origin": self.origin,
                 **self.availability(camera if tie_to_camera else None),
@@ -132,7 +132,7 @@ class DiscoveryBuilder:
             add("sensor", f"{label}_count", {
                 "name": f"{label.capitalize()} count", "state_topic": t.count(camera, label),
                 "state_class": "measurement", "icon": "mdi:counter"})  # fmt: skip
-        for zone, zcfg in cam.zones.items():
+        for zone in cam.zones:
             add("binary_sensor", f"zone_{zone}_occupancy", {
                 "name": f"{zone} occupancy", "state_topic": t.zone_count(camera, zone, ALL_LABELS),
                 "value_template": occupied, "device_class": "occupancy"})  # fmt: skip

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +34,6 @@ from camwatch.zones import ZoneTracker
 _LOGGER = logging.getLogger(__name__)
 STILL_INTERVAL = 1.0  # seconds between annotated stills for the UI
 
-FrameHook = Callable[["CameraPipeline", Frame, list[TrackedObject]], list[EventMessage]]
 
 
 @dataclass
@@ -65,7 +63,8 @@ class CameraPipeline:
         self.state = state
         self.control = control
         self.snapshots = snapshots
-        self.hooks: list[FrameHook] = []  # faces, tamper, loitering… (added by the app)
+        self.stages: list[Any] = []  # faces, tamper, loitering, unusual activity (pipeline.hooks)
+        self.alert_policy: Any = None  # armed/disarmed and schedules (pipeline.hooks.AlertPolicy)
         self.frame_size: tuple[int, int] | None = None
         self.motion: MotionDetector | None = None
         self.zones: ZoneTracker | None = None
@@ -131,11 +130,10 @@ class CameraPipeline:
         self.zones.update(update.active, ts)
         messages = self.engine.update(update.active, image, ts)
         messages += self.engine.end(update.ended, ts)
-        for hook in self.hooks:
-            messages += hook(self, frame, update.active)
+        for stage in self.stages:
+            messages += stage.on_frame(self, frame, update.active, messages)
         result.messages = messages
-        for message in messages:
-            self.bus.publish(TOPIC_EVENT, message)
+        self._publish(messages)
         self._publish_counts(update.active, ts)
         self._update_state(image, update.active, ts)
         return result
@@ -155,13 +153,28 @@ class CameraPipeline:
             return []
         return plan_regions(self.frame_size, motion_boxes, tracked, model_size=self.detector.input_size[0])
 
+    def idle(self, ts: float) -> list[EventMessage]:
+        """No frame arrived for a while (the camera may be offline)."""
+        messages: list[EventMessage] = []
+        for stage in self.stages:
+            messages += stage.on_idle(self, ts)
+        self._publish(messages)
+        return messages
+
     def finish(self, ts: float, reason: str) -> list[EventMessage]:
         """End every open event (shutdown, end of file)."""
         messages = self.engine.end_all(ts, reason)
-        for message in messages:
-            self.bus.publish(TOPIC_EVENT, message)
+        for stage in self.stages:
+            messages += stage.on_finish(self, ts)
+        self._publish(messages)
         self._publish_motion(False, ts)
         return messages
+
+    def _publish(self, messages: list[EventMessage]) -> None:
+        if self.alert_policy is not None:
+            self.alert_policy.apply(messages)
+        for message in messages:
+            self.bus.publish(TOPIC_EVENT, message)
 
     # ----------------------------------------------------------- publishing
     def _publish_motion(self, active: bool, ts: float) -> None:

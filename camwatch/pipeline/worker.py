@@ -64,6 +64,10 @@ class CameraWorker:
                     if self.source.finished:
                         break
                     self._publish_rates(force=True)
+                    try:
+                        self.pipeline.idle(time.time())
+                    except Exception:
+                        _LOGGER.exception("camera %s: idle check failed", self.name)
                     continue
                 last_ts = frame.ts
                 try:

@@ -19,6 +19,8 @@ from camwatch.sources.base import SourceKind, source_kind
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 2.0
+# Streams hand over the frames FFmpeg buffered while probing in one burst: skip them.
+WARMUP_SECONDS = 0.5
 FILE_FRAMES = 10
 FPS_TOLERANCE = 0.9  # a camera below 90 % of the detect fps gets a warning
 
@@ -60,30 +62,38 @@ def probe_camera(url: str, open_timeout: float, read_timeout: float, seconds: fl
     try:
         if not cap.isOpened():
             return CameraProbe(False, error=f"cannot be opened (waited up to {open_timeout:g} s)")
-        first: float | None = None
+        first: float | None = None  # first decoded frame
+        start: float | None = None  # first frame after the warm-up: the measurement begins
         last = 0.0
-        frames = 0
+        frames = measured = 0
         width = height = 0
-        deadline = time.monotonic() + open_timeout + seconds
+        deadline = time.monotonic() + open_timeout + read_timeout
         while time.monotonic() < deadline:
             grabbed, image = cap.read()
             now = time.monotonic()
             if not grabbed:
                 break
             frames += 1
-            last = now
-            if kind is SourceKind.FILE and frames >= FILE_FRAMES:
-                break  # a file's rate is its own; a few frames prove it decodes
             if first is None:
                 first = now
                 height, width = image.shape[:2]
+                deadline = now + WARMUP_SECONDS + seconds + read_timeout
+            if kind is SourceKind.FILE and frames >= FILE_FRAMES:
+                break  # a file's rate is its own; a few frames prove it decodes
+            if start is None and now - first >= WARMUP_SECONDS:
+                start = now
                 deadline = now + seconds
+            elif start is not None:
+                measured += 1
+                last = now
         if frames == 0:
             return CameraProbe(False, error=f"opened, but no frame arrived within {read_timeout:g} s")
         if kind is SourceKind.FILE:
             fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        elif start is not None and last > start:
+            fps = measured / (last - start)
         else:
-            fps = (frames - 1) / (last - first) if first is not None and last > first else 0.0
+            return CameraProbe(False, frames, error=f"frames stopped after {frames} (no frame for {read_timeout:g} s)")
         return CameraProbe(True, frames, fps, width, height)
     finally:
         cap.release()
@@ -149,31 +159,36 @@ def check_cameras(cameras: dict[str, CameraConfig], timeout: float) -> list[Chec
 
 # -------------------------------------------------------------------- MQTT
 def _tls_context(mqtt: MqttConfig) -> ssl.SSLContext | None:
-    """TLS when the config asks for it (fields added by the MQTT section, read defensively)."""
-    tls = getattr(mqtt, "tls", None)
-    enabled = tls if isinstance(tls, bool) else bool(getattr(tls, "enabled", False))
-    if not enabled:
+    """The same TLS settings the publisher uses (camwatch.comms.client)."""
+    if not mqtt.use_tls:
         return None
-    source = tls if tls is not None and not isinstance(tls, bool) else mqtt
-    ca = next((getattr(source, a) for a in ("ca_file", "ca_certs", "tls_ca", "ca") if getattr(source, a, None)), None)
-    context = ssl.create_default_context(cafile=str(ca) if ca else None)
-    cert = getattr(source, "certfile", None) or getattr(source, "client_cert", None)
-    key = getattr(source, "keyfile", None) or getattr(source, "client_key", None)
-    if cert:
-        context.load_cert_chain(str(cert), str(key) if key else None)
-    if getattr(source, "insecure", False) or getattr(source, "tls_insecure", False):
+    for name, path in (("ca_file", mqtt.ca_file), ("cert_file", mqtt.cert_file), ("key_file", mqtt.key_file)):
+        if path is not None and not Path(path).is_file():
+            raise OSError(f"mqtt.{name}: {path} is not a readable file")
+    key_password = mqtt.key_password.get_secret_value() if mqtt.key_password else None
+    context = ssl.create_default_context(cafile=str(mqtt.ca_file) if mqtt.ca_file else None)
+    if mqtt.cert_file is not None:
+        context.load_cert_chain(str(mqtt.cert_file), str(mqtt.key_file), password=key_password)
+    if mqtt.tls_insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
 
 
 def check_mqtt(mqtt: MqttConfig, timeout: float) -> CheckResult:
+    """Connect and log in with the configured credentials and TLS, then disconnect."""
     if not mqtt.enabled:
         return ok("mqtt", "disabled (mqtt.enabled: false)")
     import paho.mqtt.client as paho
 
+    from camwatch.comms.client import describe_connect_error, describe_refusal
+
     where = f"{mqtt.host}:{mqtt.port}"
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"camwatch-doctor-{os.getpid()}")
+    client = paho.Client(
+        paho.CallbackAPIVersion.VERSION2,
+        client_id=f"camwatch-doctor-{os.getpid()}",
+        protocol=paho.MQTTv5 if mqtt.protocol == "5" else paho.MQTTv311,
+    )
     client.connect_timeout = timeout
     answer: dict[str, object] = {}
     done = threading.Event()
@@ -189,23 +204,32 @@ def check_mqtt(mqtt: MqttConfig, timeout: float) -> CheckResult:
     try:
         context = _tls_context(mqtt)
     except (OSError, ssl.SSLError) as exc:
-        return fail("mqtt", f"TLS files cannot be loaded: {exc}", "fix the mqtt TLS file paths")
+        return fail("mqtt", f"TLS files cannot be used: {exc}", "fix mqtt.ca_file / cert_file / key_file")
     if context is not None:
         client.tls_set_context(context)
     try:
         client.connect(mqtt.host, mqtt.port, keepalive=max(5, int(timeout)))
-    except ssl.SSLError as exc:
-        return fail("mqtt", f"TLS handshake with {where} failed: {exc.reason or exc}", "check the CA file and the broker's certificate name")
-    except OSError as exc:
-        return fail("mqtt", f"cannot reach {where}: {exc.strerror or exc}", "start the broker, or fix mqtt.host / mqtt.port")
+    except (OSError, ssl.SSLError) as exc:
+        fix = "check mqtt.ca_file and the broker certificate's name" if isinstance(exc, ssl.SSLError) else (
+            "start the broker, or fix mqtt.host / mqtt.port"
+        )
+        return fail("mqtt", f"{where}: {describe_connect_error(exc)}", fix)
     client.loop_start()
     try:
         if not done.wait(timeout):
-            return fail("mqtt", f"{where} accepted the connection but sent no answer within {timeout:g} s", "is this port really an MQTT broker (TLS on a plain port)?")
+            return fail(
+                "mqtt",
+                f"{where} accepted the connection but sent no answer within {timeout:g} s",
+                "is this port an MQTT broker, and TLS set as the broker expects (mqtt.tls)?",
+            )
         reason = answer["reason"]
         if getattr(reason, "is_failure", False):
             user = f" as {mqtt.username}" if mqtt.username else " anonymously"
-            return fail("mqtt", f"{where} refused the login{user}: {reason}", "check mqtt.username and mqtt.password (and the broker's ACL)")
+            return fail(
+                "mqtt",
+                f"{where} refused the login{user}: {describe_refusal(reason)}",  # type: ignore[arg-type]
+                "check mqtt.username and mqtt.password (and the broker's ACL)",
+            )
         tls_note = " over TLS" if context is not None else ""
         return ok("mqtt", f"logged in to {where}{tls_note}" + (f" as {mqtt.username}" if mqtt.username else ""))
     finally:

@@ -226,7 +226,11 @@ def change_password() -> Any:
         return render_template("password.html", error=None, done=False, from_config=acc.password_from_config,
                                min_length=MIN_PASSWORD_LENGTH)
     error = None
-    if not acc.check_password(request.form.get("current", "")):
+    address = client_address()
+    if throttle().retry_after(address) > 0:
+        error = "Too many failed attempts. Try again later."
+    elif not acc.check_password(request.form.get("current", "")):
+        throttle().failure(address)
         error = "The current password is wrong."
     elif request.form.get("password", "") != request.form.get("confirm", ""):
         error = "The two new passwords differ."

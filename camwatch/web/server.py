@@ -67,14 +67,14 @@ class WebServer:
                 _LOGGER.error("web server failed: %s", exc)
 
     def stop(self, timeout: float = 5.0) -> None:
-        self.ctx.stopping.set()
+        self.ctx.stopping.set()  # live streams end within a second
+        task_dispatcher = getattr(self._server, "task_dispatcher", None)
+        if task_dispatcher is not None:  # let running requests finish while the loop still flushes
+            task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
         server_map = getattr(self._server, "_map", None)
         self._server.close()
         if server_map is not None:
             wasyncore.close_all(server_map)  # open connections too: the loop ends when its map is empty
-        task_dispatcher = getattr(self._server, "task_dispatcher", None)
-        if task_dispatcher is not None:
-            task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
         if self._thread is not None:
             self._thread.join(timeout)
         self.app.extensions["camwatch.accounts"].close()

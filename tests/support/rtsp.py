@@ -43,7 +43,7 @@ def rtsp_available() -> bool:
         "import gi; gi.require_version('GstRtspServer', '1.0'); "
         "from gi.repository import GstRtspServer, Gst; Gst.init(None); "
         "import sys; sys.exit(0 if all(Gst.ElementFactory.find(e) for e in "
-        "('x264enc', 'rtph264depay', 'h264parse', 'rtph264pay', 'videotestsrc', 'udpsrc')) else 1)"
+        "('x264enc', 'rtph264depay', 'h264parse', 'rtph264pay', 'videotestsrc', 'appsrc', 'rtpjitterbuffer')) else 1)"
     )
     result = subprocess.run(
         [str(SYSTEM_PYTHON), "-c", probe], capture_output=True, timeout=30, check=False

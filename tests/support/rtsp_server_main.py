@@ -4,7 +4,8 @@
     /usr/bin/python3 rtsp_server_main.py --port 8554 --udp-port 5004
 
 ``--live`` serves an endless moving test pattern encoded with x264. ``--udp-port`` serves
-an H.264 RTP stream pushed to that loopback UDP port (tests.support.rtsp runs
+the H.264 RTP stream pushed to that loopback UDP port (one socket, relayed into each
+client's media pipeline) (tests.support.rtsp runs
 ``ffmpeg -stream_loop -1 -re`` as the feeder, so a clip loops for ever).
 The stream is mounted at /cam. Standard library + gi only: no camwatch imports.
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
+import threading
 
 import gi
 
@@ -33,12 +36,49 @@ def live_pipeline(width: int, height: int, fps: int) -> str:
     )
 
 
-def udp_pipeline(udp_port: int) -> str:
+RTP_CAPS = "application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96"
+
+
+def relay_pipeline() -> str:
     return (
-        f"( udpsrc address=127.0.0.1 port={udp_port} buffer-size=4194304 "
-        f'caps="application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96" '
-        f"! rtpjitterbuffer latency=100 ! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        f'( appsrc name=feed is-live=true do-timestamp=true format=time caps="{RTP_CAPS}" '
+        "leaky-type=downstream max-bytes=4000000 ! rtpjitterbuffer latency=100 "
+        "! rtph264depay ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
+
+
+class RtpRelay:
+    """Receives the feeder's RTP on one UDP socket and copies it into every media's appsrc.
+
+    One socket for the whole server: media pipelines come and go (one per client)
+    without ever competing for the UDP port.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind(("127.0.0.1", port))
+        self._feeds: list[Gst.Element] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="rtp-relay", daemon=True).start()
+
+    def on_media_configure(self, _factory: object, media: GstRtspServer.RTSPMedia) -> None:
+        feed = media.get_element().get_by_name_recurse_up("feed")
+        with self._lock:
+            self._feeds.append(feed)
+
+    def _run(self) -> None:
+        while True:
+            data = self.sock.recv(65536)
+            with self._lock:
+                feeds = list(self._feeds)
+            for feed in feeds:
+                flow = feed.emit("push-buffer", Gst.Buffer.new_wrapped(data))
+                if flow not in (Gst.FlowReturn.OK, Gst.FlowReturn.CUSTOM_SUCCESS):
+                    with self._lock:  # the media was torn down
+                        if feed in self._feeds:
+                            self._feeds.remove(feed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.live:
         factory.set_launch(live_pipeline(args.width, args.height, args.fps))
     else:
-        factory.set_launch(udp_pipeline(args.udp_port))
+        relay = RtpRelay(args.udp_port)
+        factory.set_launch(relay_pipeline())
+        factory.connect("media-configure", relay.on_media_configure)
     factory.set_shared(False)
     server.get_mount_points().add_factory(MOUNT, factory)
     if server.attach(None) == 0:

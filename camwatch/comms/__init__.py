@@ -1,0 +1,1 @@
+"""MQTT: results publisher with a persistent outbox, commands and Home Assistant discovery."""

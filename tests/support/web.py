@@ -1,0 +1,102 @@
+"""Helpers for the web tests: a WebContext on a fresh data dir, logging in, filling the store."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import yaml
+
+from camwatch.config import parse_config
+from camwatch.control import ControlState
+from camwatch.events.model import Event, EventMessage, new_event_id
+from camwatch.events.snapshots import SnapshotWriter, annotate
+from camwatch.events.store import EventStore
+from camwatch.state import RuntimeState
+from camwatch.web import WebContext
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def make_context(
+    root: Path,
+    cameras: Iterable[str] = ("front",),
+    web: dict[str, Any] | None = None,
+    write_config: bool = True,
+    applied: list[Any] | None = None,
+) -> WebContext:
+    """A context with a real store, state and control on ``root``; the config is written to root/config.yml."""
+    raw: dict[str, Any] = {
+        "cameras": {name: {"url": f"/media/{name}.mp4"} for name in cameras},
+        "web": {"host": "127.0.0.1", **(web or {})},
+    }
+    config_path = root / "config.yml"
+    if write_config:
+        config_path.write_text("# camwatch test config\n" + yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    config = parse_config(raw)
+    data_dir = root / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = EventStore(data_dir / "camwatch.db", data_dir / "snapshots")
+    state = RuntimeState(list(cameras))
+    control = ControlState(
+        data_dir / "control.json",
+        {n: {"detect": True, "snapshots": True, "motion": True, "zones": {}} for n in cameras},
+    )
+    sink = applied if applied is not None else []
+    return WebContext(
+        config=config, config_path=config_path if write_config else None, store=store, state=state,
+        control=control, data_dir=data_dir, apply_config=sink.append, version="9.9.9-test",
+    )
+
+
+def page_csrf(html: bytes | str) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    match = _CSRF.search(text)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def setup_and_login(client: Any, password: str = PASSWORD) -> str:
+    """First-run password through the real form; returns the session's CSRF token."""
+    token = page_csrf(client.get("/setup").data)
+    response = client.post("/setup", data={"csrf_token": token, "password": password, "confirm": password})
+    assert response.status_code == 302, response.data
+    return page_csrf(client.get("/").data)
+
+
+def add_event(
+    ctx: WebContext,
+    frame_bgr: np.ndarray,
+    *,
+    camera: str = "front",
+    label: str = "person",
+    score: float = 0.8,
+    box: tuple[float, float, float, float] = (10, 10, 100, 200),
+    start: float | None = None,
+    zones: list[str] | None = None,
+    **fields: Any,
+) -> Event:
+    """Save snapshots of ``frame_bgr`` and store an ended event for them."""
+    start = time.time() - 60 if start is None else start
+    event = Event(
+        id=new_event_id(start), camera=camera, label=label, start_time=start, score=score, top_score=score,
+        box=list(box), frame_size=[frame_bgr.shape[1], frame_bgr.shape[0]], zones_entered=zones or [],
+        end_time=start + 5, end_reason="left", snapshot_time=start + 1, **fields,
+    )
+    writer = SnapshotWriter(ctx.store.snapshot_dir)
+    event.has_snapshot = writer.save(event.id, frame_bgr, box, label, score)
+    ctx.store.handle("event", EventMessage("end", event))
+    return event
+
+
+def set_still(ctx: WebContext, camera: str, frame_bgr: np.ndarray, box: Any = None, label: str = "", score: float = 0) -> None:
+    image = annotate(frame_bgr, box, label, score) if box is not None else frame_bgr
+    ok, jpeg = cv2.imencode(".jpg", image)
+    assert ok
+    ctx.state.set_still(camera, jpeg.tobytes(), time.time())

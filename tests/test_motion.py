@@ -1,0 +1,120 @@
+"""Motion detection on real clips: light changes recalibrate, noise is ignored, people are covered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from camwatch.config.motion import MotionConfig
+from camwatch.motion.detector import MotionDetector
+
+SAMPLE_FPS = 5.0
+
+
+def _samples(path: Path, limit: int | None = None):
+    """(index, frame) sampled at ~5 fps (raw .h264 decodes at 25 fps)."""
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), path
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    step = max(1, round(fps / SAMPLE_FPS))
+    index = 0
+    try:
+        while limit is None or index < limit:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if index % step == 0:
+                yield index, frame
+            index += 1
+    finally:
+        cap.release()
+
+
+@pytest.mark.parametrize("clip", ["light-dark.h264", "alternating-light.h264", "total-darkness-to-light.h264"])
+def test_light_changes_recalibrate_instead_of_reporting_motion(shared_media, clip):
+    detector = None
+    reported = 0
+    lumas: list[float] = []
+    calibrating: list[bool] = []
+    for _, frame in _samples(shared_media / clip):
+        if detector is None:
+            detector = MotionDetector(MotionConfig(), (frame.shape[1], frame.shape[0]))
+        reported += bool(detector.detect(frame))
+        lumas.append(float(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).mean()))
+        calibrating.append(detector.calibrating)
+    assert detector is not None and len(lumas) > 40
+    share = reported / len(lumas)
+    # Measured: light-dark 1/46, alternating-light 0/168, total-darkness-to-light 0/55.
+    assert share < 0.15, f"{clip}: motion on {reported}/{len(lumas)} samples"
+    assert detector.calibrations >= 1
+    # Calibration starts at the biggest brightness jump (within a couple of samples).
+    jumps = np.abs(np.diff(lumas)) / np.maximum(np.maximum(lumas[:-1], lumas[1:]), 8.0)
+    switch = int(np.argmax(jumps)) + 1
+    assert any(calibrating[max(0, switch - 2) : switch + 3]), (clip, switch)
+
+
+@pytest.mark.parametrize("sigma", [10.0, 20.0])
+def test_sensor_noise_on_a_static_view_is_not_motion(shared_media, sigma):
+    frame = cv2.imread(str(shared_media / "kite_and_cold.jpg"))
+    rng = np.random.default_rng(7)
+    detector = MotionDetector(MotionConfig(), (frame.shape[1], frame.shape[0]))
+    base = frame.astype(np.float32)
+    for _ in range(12):
+        noise = rng.standard_normal(frame.shape, dtype=np.float32) * sigma
+        noisy = np.clip(base + noise, 0, 255).astype(np.uint8)
+        assert detector.detect(noisy) == []
+    assert detector.calibrations == 0
+
+
+def _moving_square(frame: np.ndarray, x: int, y: int) -> np.ndarray:
+    out = frame.copy()
+    cv2.rectangle(out, (x, y), (x + 60, y + 120), (20, 20, 20), -1)
+    return out
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_motion_mask_excludes_its_area(shared_media, relative):
+    frame = cv2.imread(str(shared_media / "kite_and_cold.jpg"))  # 1352x900
+    left = [(0, 0), (600, 0), (600, 900), (0, 900)]
+    if relative:
+        left = [(x / 1352, y / 900) for x, y in left]
+    detector = MotionDetector(MotionConfig(mask=[left]), (1352, 900))
+    detector.detect(frame)
+    inside = [detector.detect(_moving_square(frame, 200 + 20 * i, 300)) for i in range(5)]
+    assert inside == [[]] * 5
+    boxes = []
+    for i in range(5):
+        boxes = detector.detect(_moving_square(frame, 900 + 20 * i, 300))
+        if boxes:
+            break
+    assert boxes, "motion outside the mask must be reported"
+    x1, y1, x2, y2 = boxes[0]
+    assert x1 >= 600 and x1 <= 1000 and y1 <= 320 and y2 >= 400
+
+
+def test_mask_polygon_needs_three_points():
+    with pytest.raises(ValueError, match="at least 3 points"):
+        MotionConfig(mask=[[(0, 0), (1, 1)]])
+
+
+@pytest.mark.parametrize(("clip", "limit"), [("walking-by.h264", None), ("one-by-one-person-detection.mp4", 260)])
+def test_motion_boxes_cover_the_detected_person(shared_media, detector, clip, limit):
+    motion = None
+    checked = covered = 0
+    for n, (_, frame) in enumerate(_samples(shared_media / clip, limit)):
+        h, w = frame.shape[:2]
+        if motion is None:
+            motion = MotionDetector(MotionConfig(), (w, h))
+        boxes = motion.detect(frame)
+        if n % 3:
+            continue
+        people = [d for d in detector.detect(frame, 0.5) if d.label == "person"]
+        for person in people:
+            checked += 1
+            cx, cy = (person.box[0] + person.box[2]) / 2, (person.box[1] + person.box[3]) / 2
+            covered += any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes)
+    assert checked >= 3, f"{clip}: the detector found too few people to compare"
+    assert covered / checked >= 0.9, f"{clip}: {covered}/{checked} person centres inside a motion box"
