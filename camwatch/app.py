@@ -76,6 +76,11 @@ class Camwatch:
         self.state.detector = self.detector.describe()
         self.bus.subscribe("store", self.store.handle, {TOPIC_EVENT}, maxsize=100000)
         self.closers: list[Any] = []  # extra resources closed at stop (activity baseline…)
+        self.faces_embedder: Any = None
+        self.faces_gallery: Any = None
+        self.faces_finder: Any = None
+        if config.faces.enabled:
+            self._setup_faces()
         self.pipelines: dict[str, CameraPipeline] = {}
         self.workers: dict[str, CameraWorker] = {}
         for name, cam in cameras.items():
@@ -95,6 +100,26 @@ class Camwatch:
         self.notifier: Any = None
 
     # --------------------------------------------------------------- helpers
+    def _setup_faces(self) -> None:
+        """One embedder and gallery shared by every camera and the web UI."""
+        from camwatch.faces.enrol import FaceFinder
+        from camwatch.faces.gallery import FaceGallery
+        from camwatch.faces.stage import resolve_model
+
+        faces = self.config.faces
+        try:
+            from camwatch.faces.embedder import load_embedder
+
+            self.faces_embedder = load_embedder(faces.embedder) if faces.recognition else None
+        except Exception as exc:
+            _LOGGER.warning("face recognition unavailable (%s); face alerts only", exc)
+        self.faces_gallery = FaceGallery(self.data_dir, self.faces_embedder)
+        try:
+            models = [resolve_model(self.data_dir, faces.model), resolve_model(self.data_dir, faces.face_camera_model)]
+            self.faces_finder = FaceFinder(list(dict.fromkeys(models)), faces.min_score)
+        except Exception as exc:
+            _LOGGER.error("face models missing: %s", exc)
+
     def _add_hooks(self, pipeline: CameraPipeline) -> None:
         """Optional stages (faces, tamper, loitering, unusual activity) attach here."""
         from camwatch.pipeline.hooks import attach_hooks
@@ -128,6 +153,7 @@ class Camwatch:
             ctx = WebContext(
                 config=self.config, config_path=self.config_path, store=self.store, state=self.state,
                 control=self.control, data_dir=self.data_dir, apply_config=self.apply_config, version=__version__,
+                faces_gallery=self.faces_gallery, faces_finder=self.faces_finder,
             )
             self.web = WebServer(ctx)
             self.web.start()

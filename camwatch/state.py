@@ -6,6 +6,7 @@ Nothing here holds raw video: only the latest annotated still (JPEG), results an
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -83,7 +84,5 @@ class RuntimeState:
 
     def _notify(self, kind: str, name: str) -> None:
         for cb in list(self._listeners):
-            try:
+            with contextlib.suppress(Exception):  # a listener must never break capture
                 cb(kind, name)
-            except Exception:  # a listener must never break capture
-                pass

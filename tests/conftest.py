@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.support.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CAMWATCH_SHARED", ROOT.parent / "shared"))
 MODELS = SHARED / "models"

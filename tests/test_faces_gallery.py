@@ -133,3 +133,21 @@ def test_blueprint_reads_the_gallery_from_the_app(gallery: FaceGallery, finder: 
 
     Holder.faces_gallery = None  # faces disabled
     assert client.get("/api/faces").status_code == 503
+
+
+def test_embedder_choice_is_checked() -> None:
+    from camwatch.faces.embedder import load_embedder
+
+    assert load_embedder("none") is None
+    with pytest.raises(ValueError, match="unknown face embedder"):
+        load_embedder("arcface")
+
+
+def test_gallery_without_embedder_matches_nobody(gallery: FaceGallery, shared_media: Path) -> None:
+    image = cv2.imread(str(shared_media / "grace_hopper.bmp"))
+    gallery.enrol("Grace", image, (168.0, 142.0, 365.0, 340.0), "test")
+    assert gallery.best_match(np.zeros(128, np.float32)) is None
+    assert gallery.reembed() == 0
+    with pytest.raises(GalleryError, match="outside"):
+        gallery.enrol("Grace", image, (900.0, 900.0, 990.0, 990.0), "test")
+    assert gallery.get("grace").samples == 1

@@ -67,8 +67,9 @@ def test_stage_names_known_people_and_calls_others_unknown(embedder, data_dir: P
     detector = BlazeFaceDetector(SHORT)
     # Enrol only the woman on the left, through a separate gallery connection (as the web API does).
     web_gallery = FaceGallery(data_dir, embedder)
-    face = detector.detect_region(frames[0], (0, 0, 240, 270), 0.7)[0]
-    web_gallery.enrol("Alice", frames[0], face.box, "test")
+    for index in (0, 20, 40):  # a few poses, as the docs advise
+        face = detector.detect_region(frames[index], (0, 0, 240, 270), 0.7)[0]
+        web_gallery.enrol("Alice", frames[index], face.box, "test")
 
     config = CamwatchConfig.model_validate(
         {"cameras": {"door": {"url": "x.mp4"}}, "faces": {"enabled": True, "recognition_interval": 0}}
@@ -81,8 +82,9 @@ def test_stage_names_known_people_and_calls_others_unknown(embedder, data_dir: P
     assert results["right"].name == UNKNOWN and results["right"].name_score is None
 
     # A person enrolled later through the other connection is seen without a restart.
-    face = detector.detect_region(frames[0], (240, 0, 480, 270), 0.7)[0]
-    web_gallery.enrol("Bob", frames[0], face.box, "test")
+    for index in (0, 20, 40):
+        face = detector.detect_region(frames[index], (240, 0, 480, 270), 0.7)[0]
+        web_gallery.enrol("Bob", frames[index], face.box, "test")
     right2 = _person("right2", right.box, size)
     results = {r.object_id: r for r in stage.process(frames[45], [left, right2], 1.0)}
     assert results["right2"].name == "Bob"
@@ -92,3 +94,21 @@ def test_stage_names_known_people_and_calls_others_unknown(embedder, data_dir: P
     results = {r.object_id: r for r in stage.process(frames[50], [left2, right2], 2.0)}
     assert results["left2"].name == UNKNOWN
     web_gallery.close()
+
+
+def test_reembed_after_installing_an_embedder(embedder, data_dir: Path) -> None:
+    """Faces enrolled on a detection-only install become recognisable once dlib is there."""
+    frames = _frames()
+    detector = BlazeFaceDetector(SHORT)
+    plain = FaceGallery(data_dir)
+    for index in (0, 20, 40):
+        face = detector.detect_region(frames[index], (0, 0, 240, 270), 0.7)[0]
+        plain.enrol("Alice", frames[index], face.box, "test")
+    plain.close()
+    gallery = FaceGallery(data_dir, embedder)
+    assert gallery.best_match(embedder.embed(frames[0], face.box)) is None  # no dlib embeddings yet
+    assert gallery.reembed() == 3
+    probe = detector.detect_region(frames[30], (0, 0, 240, 270), 0.7)[0]
+    match = gallery.best_match(embedder.embed(frames[30], probe.box))
+    assert match is not None and match.name == "Alice" and match.score >= embedder.default_threshold
+    gallery.close()

@@ -229,3 +229,14 @@ def test_missing_model_is_a_clear_error(data_dir: Path) -> None:
     config = CamwatchConfig.model_validate({"cameras": {"door": {"url": "x.mp4"}}, "faces": {"embedder": "none"}})
     with pytest.raises(ModelError, match="camwatch models pull blazeface_short_range"):
         FaceStage(config, "door", data_dir)
+
+
+def test_face_camera_searches_the_whole_frame(face_models, shared_media, detector, data_dir) -> None:
+    frame = cv2.imread(str(shared_media / "face.jpg"))
+    stage = make_stage(data_dir, face_models, face_camera=True)
+    results = run_clip(stage, detector, [frame])
+    for left in (128, 249):  # both front faces, found by the full-range model on the whole frame
+        assert any(abs(r.box[0] - left) < 30 for _, r in results), left
+    assert all(fraction_inside(r.box, o.box) >= 0.8 for o, r in results)
+    assert len({o.id for o, _ in results}) == len(results)  # one face per person
+    assert stage.frame_detector is not None and stage.frame_detector.inference_ms > 0

@@ -25,7 +25,7 @@ def server(shared_media):
 
 
 def url_of(server, name: str) -> str:
-    return f"{server.url}/{name}"
+    return server.url(name)
 
 
 def test_manifest_lists_the_models(data_dir):
@@ -62,7 +62,7 @@ def test_interrupted_download_is_retried_then_fails_cleanly(server, data_dir):
     with pytest.raises(ModelError, match="cannot download"):
         manager.pull(SSD, url=url_of(server, SSD_MODEL.name), retries=2)
     assert not (data_dir / "models" / SSD_MODEL.name).exists()
-    assert len([r for r in server.requests if SSD_MODEL.name in r]) == 2
+    assert len(server.requests_for(SSD_MODEL.name)) == 2
 
 
 def test_transient_errors_are_retried(server, data_dir):
@@ -73,7 +73,7 @@ def test_transient_errors_are_retried(server, data_dir):
 
 
 def test_mirror_environment_variable(server, data_dir, monkeypatch):
-    monkeypatch.setenv("CAMWATCH_MODEL_MIRROR", server.url)
+    monkeypatch.setenv("CAMWATCH_MODEL_MIRROR", server.base_url)
     manager = ModelManager(data_dir)
     assert manager.pull("blazeface_short_range").is_file()
 

@@ -102,8 +102,14 @@ def test_mask_polygon_needs_three_points():
 
 @pytest.mark.parametrize(("clip", "limit"), [("walking-by.h264", None), ("one-by-one-person-detection.mp4", 260)])
 def test_motion_boxes_cover_the_detected_person(shared_media, detector, clip, limit):
+    """A person who moves (centre shifted >= 8 px since the last check) is inside a motion box.
+
+    Someone who stands still fades into the background within seconds by design: the
+    tracker, not motion, keeps the detector on them.
+    """
     motion = None
     checked = covered = 0
+    last_centres: list[tuple[float, float]] = []
     for n, (_, frame) in enumerate(_samples(shared_media / clip, limit)):
         h, w = frame.shape[:2]
         if motion is None:
@@ -112,9 +118,12 @@ def test_motion_boxes_cover_the_detected_person(shared_media, detector, clip, li
         if n % 3:
             continue
         people = [d for d in detector.detect(frame, 0.5) if d.label == "person"]
-        for person in people:
+        centres = [((p.box[0] + p.box[2]) / 2, (p.box[1] + p.box[3]) / 2) for p in people]
+        for cx, cy in centres:
+            if any(abs(cx - px) + abs(cy - py) < 8 for px, py in last_centres):
+                continue  # standing still since the last check
             checked += 1
-            cx, cy = (person.box[0] + person.box[2]) / 2, (person.box[1] + person.box[3]) / 2
             covered += any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes)
-    assert checked >= 3, f"{clip}: the detector found too few people to compare"
+        last_centres = centres
+    assert checked >= 3, f"{clip}: the detector found too few moving people to compare"
     assert covered / checked >= 0.9, f"{clip}: {covered}/{checked} person centres inside a motion box"

@@ -16,12 +16,10 @@ from camwatch.state import CameraStatus, RuntimeState
 from tests.support.netutil import free_port
 from tests.support.rtsp import RtspServer
 
-pytest_plugins = ["tests.support.fixtures"]
-
 SOURCE_LOGGER = "camwatch.sources.opencv"
 # a short read timeout keeps the frozen-camera test quick; FFmpeg returns up to two
 # already-decoded frames after a stall, so "frozen" shows after about 2-3 read timeouts
-FAST = SourceConfig(open_timeout=5.0, read_timeout=2.0, reconnect_min=0.5, reconnect_max=2.0)
+FAST = SourceConfig(open_timeout=5.0, reconnect_min=0.5, reconnect_max=2.0)  # default read_timeout (3 s)
 
 
 @pytest.fixture

@@ -19,8 +19,6 @@ from tests.support.http_server import ModelHttpServer
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.rtsp import RtspServer
 
-pytest_plugins = ["tests.support.fixtures"]
-
 CAPTURE_PARAMS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 3000]
 
 

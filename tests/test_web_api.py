@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 import urllib.error
@@ -78,7 +79,7 @@ def test_openapi_lists_every_route(env) -> None:
     for rule in client.application.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"][path], (method, path)
     names = {p["name"] for p in spec["paths"]["/api/events"]["get"]["parameters"]}

@@ -36,8 +36,15 @@ class DetectConfig(Section):
     fps: float = Field(
         DEFAULT_DETECT_FPS, gt=0, le=60, title="Detect fps", description="Frames per second sampled for detection."
     )
+    tracked_interval: float = Field(
+        2.0,
+        ge=0,
+        title="Tracked re-detect (s)",
+        description="A confirmed object whose motion stays within its box is re-detected this often; "
+        "new motion and unconfirmed objects are detected every frame.",
+    )
     full_frame_interval: float = Field(
-        10.0,
+        20.0,
         ge=0,
         title="Full-frame check (s)",
         description="Run the detector on the whole frame this often even without motion; 0 disables.",
@@ -47,7 +54,7 @@ class DetectConfig(Section):
 class ObjectFilter(Section):
     min_score: float = Field(0.5, ge=0, le=1, title="Minimum score", description="Detections below are discarded.")
     threshold: float = Field(
-        0.7, ge=0, le=1, title="Confirm threshold", description="Median score an object needs to be confirmed."
+        0.65, ge=0, le=1, title="Confirm threshold", description="Median score an object needs to be confirmed."
     )
     min_area: float = Field(0, ge=0, title="Minimum area", description="Box area in pixels (or 0..1 of the frame).")
     max_area: float = Field(1e12, gt=0, title="Maximum area", description="Box area in pixels (or 0..1 of the frame).")

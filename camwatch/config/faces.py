@@ -12,7 +12,11 @@ from camwatch.config.base import Section
 class FacesConfig(Section):
     """Global face settings."""
 
-    enabled: bool = Field(False, title="Enabled", description="Look for faces on tracked people.")
+    enabled: bool = Field(
+        True,
+        title="Enabled",
+        description="Look for faces on tracked people (needs the BlazeFace models: `camwatch models pull`).",
+    )
     model: str = Field(
         "blazeface_short_range",
         title="Face model",

@@ -61,5 +61,5 @@ class Detector(ABC):
         """Backend facts for stats and the System page."""
         return {}
 
-    def close(self) -> None:  # pragma: no cover - default no-op
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release the interpreter and delegate."""

@@ -10,9 +10,11 @@ requirement in the model itself.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import threading
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +24,23 @@ from camwatch.detectors.base import Box
 _LOGGER = logging.getLogger(__name__)
 
 EMBEDDER_CHOICES = ("auto", "dlib", "none")
+_SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
+_NET_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
+
+
+def _model_file(name: str) -> Path:
+    """A file of the ``face_recognition_models`` package, found without importing it (its
+    ``__init__`` needs ``pkg_resources``, which new setuptools no longer ship)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / "models" / name
+        if path.is_file():
+            return path
+    raise EmbedderUnavailable(
+        f"{name} not found: the face_recognition_models package is missing; "
+        "install the extra: pip install 'camwatch[faces]'"
+    )
 
 
 class EmbedderUnavailable(RuntimeError):
@@ -60,16 +79,15 @@ class DlibEmbedder(FaceEmbedder):
     default_threshold = 0.5  # distance 0.5: stricter than dlib's 0.6, measured in docs/faces.md
 
     def __init__(self, num_jitters: int = 0) -> None:
+        hint = "install the extra: pip install 'camwatch[faces]'"
         try:
             dlib = importlib.import_module("dlib")
-            models = importlib.import_module("face_recognition_models")
         except ImportError as exc:
-            raise EmbedderUnavailable(
-                f"dlib face embedder not installed ({exc}); install the extra: pip install 'camwatch[faces]'"
-            ) from exc
+            raise EmbedderUnavailable(f"dlib face embedder not installed ({exc}); {hint}") from exc
+        shape_file, net_file = (_model_file(n) for n in (_SHAPE_MODEL, _NET_MODEL))
         self._dlib = dlib
-        self._shape = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
-        self._net = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+        self._shape = dlib.shape_predictor(str(shape_file))
+        self._net = dlib.face_recognition_model_v1(str(net_file))
         self.num_jitters = num_jitters
         self._lock = threading.Lock()  # dlib objects are not documented as thread-safe
 

@@ -26,6 +26,8 @@ _LOGGER = logging.getLogger(__name__)
 MotionBox = tuple[int, int, int, int]
 _STEADY_SHARE = 0.02  # share of changed pixels between samples that still counts as a steady view
 _DARK_MEAN = 8.0  # below this mean grey level brightness matching is not attempted
+MOVING_RATE = 0.25  # background learning where pixels move, relative to background_alpha
+STILL_CHANGE_RATE = 5.0  # ... where a change has stopped moving
 
 
 class MotionDetector:
@@ -78,11 +80,21 @@ class MotionDetector:
             self._start_calibration(grey, share)
             return []
         boxes = self._boxes(changed)
-        # Learn the background everywhere, more slowly where something moves.
-        alpha = self.config.background_alpha
-        weight = np.where(changed > 0, alpha * 0.25, alpha).astype(np.float32)
-        self.background += weight * (grey - self.background)
+        self._learn(grey, previous, changed)
         return boxes
+
+    def _learn(self, grey: np.ndarray, previous: np.ndarray | None, changed: np.ndarray) -> None:
+        """Blend the frame into the background: slowly where things move, faster where a change
+        has stopped moving (a ghost left by someone who walked off, a newly parked car), so a
+        past change stops triggering the detector within seconds; the tracker keeps still objects."""
+        assert self.background is not None
+        alpha = self.config.background_alpha
+        weight = np.full(grey.shape, alpha, dtype=np.float32)
+        if previous is not None:
+            still = cv2.absdiff(grey, previous) < self.config.threshold / 2.0
+            weight[(changed > 0) & still] = min(1.0, alpha * STILL_CHANGE_RATE)
+            weight[(changed > 0) & ~still] = alpha * MOVING_RATE
+        self.background += weight * (grey - self.background)
 
     def _changed(self, grey: np.ndarray, reference: np.ndarray) -> np.ndarray:
         ref = reference

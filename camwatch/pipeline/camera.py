@@ -27,7 +27,7 @@ from camwatch.motion.detector import MotionDetector
 from camwatch.sources.base import Frame
 from camwatch.state import RuntimeState
 from camwatch.track.model import TrackedObject
-from camwatch.track.regions import merge_detections, plan_regions
+from camwatch.track.regions import detect_regions, plan_regions
 from camwatch.track.tracker import ObjectTracker
 from camwatch.zones import ZoneTracker
 
@@ -120,11 +120,8 @@ class CameraPipeline:
 
         if detect_on:
             result.regions = self._regions(result.motion_boxes, ts, motion_on)
-            found: list[Detection] = []
-            for region in result.regions:
-                found.extend(self.detector.detect_region(image, region, self._min_score))
+            result.detections = detect_regions(self.detector, image, result.regions, self._min_score)
             self.detector_calls += len(result.regions)
-            result.detections = merge_detections(found) if len(result.regions) > 1 else found
         update = self.tracker.update(result.detections, ts, self.frame_size, result.regions)
         result.objects = update.active
         self.zones.update(update.active, ts)
@@ -139,19 +136,34 @@ class CameraPipeline:
         return result
 
     def _regions(self, motion_boxes, ts: float, motion_on: bool) -> list[tuple[int, int, int, int]]:
+        """Where the detector looks this frame.
+
+        New motion (not explained by a confirmed object) and unconfirmed objects are looked
+        at every frame; a confirmed object is re-detected every ``tracked_interval`` seconds
+        (the tracker predicts it in between), a stationary one every ``stationary_recheck``.
+        """
         w, h = self.frame_size  # type: ignore[misc]
         interval = self.config.detect.full_frame_interval
         if not motion_on or (interval > 0 and ts - self._last_full_frame >= interval):
             self._last_full_frame = ts
             return [(0, 0, w, h)]
-        tracked = [
-            tuple(int(v) for v in obj.box)
-            for obj in self.tracker.active_objects()
-            if not obj.stationary or self.tracker.stationary_recheck_due(obj, ts)
-        ]
-        if not motion_boxes and not tracked:
+        every = self.config.detect.tracked_interval
+        tracked: list[tuple[int, int, int, int]] = []
+        settled: list[tuple[float, float, float, float]] = []  # confirmed, recently seen: explain motion
+        for obj in self.tracker.active_objects():
+            due = not obj.confirmed or ts - obj.last_seen >= every
+            if obj.stationary:
+                due = self.tracker.stationary_recheck_due(obj, ts)
+            if due:
+                tracked.append(tuple(int(v) for v in obj.box))
+            elif obj.confirmed:
+                settled.append(_grow(obj.box, 0.4))
+        fresh = [m for m in motion_boxes if not any(_covered(m, s) for s in settled)]
+        if not fresh and not tracked:
             return []
-        return plan_regions(self.frame_size, motion_boxes, tracked, model_size=self.detector.input_size[0])
+        return plan_regions(
+            self.frame_size, fresh, tracked, model_size=self.detector.input_size[0], merge_overlap=0.25
+        )
 
     def idle(self, ts: float) -> list[EventMessage]:
         """No frame arrived for a while (the camera may be offline)."""
@@ -229,3 +241,18 @@ class CameraPipeline:
             cv2.rectangle(out, (x1, y1), (x2, y2), (0, 220, 0), 2)
             cv2.putText(out, f"{obj.label} {obj.score:.0%}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 220, 0), 1)
         return out
+
+
+def _grow(box, margin: float) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    return (x1 - dx, y1 - dy, x2 + dx, y2 + dy)
+
+
+def _covered(inner, outer, share: float = 0.7) -> bool:
+    """At least ``share`` of ``inner``'s area lies inside ``outer``."""
+    ix1, iy1 = max(inner[0], outer[0]), max(inner[1], outer[1])
+    ix2, iy2 = min(inner[2], outer[2]), min(inner[3], outer[3])
+    inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
+    area = max(1e-6, (inner[2] - inner[0]) * (inner[3] - inner[1]))
+    return inter / area >= share

@@ -53,7 +53,8 @@ class FaceStep(Stage):
         out: list[EventMessage] = []
         for face in self.stage.process(frame.image, objects, frame.ts):
             out += pipeline.engine.set_face(
-                face.object_id, face.score, face.crop_bgr, sub_label=face.name, sub_label_score=face.name_score
+                face.object_id, face.score, face.crop_bgr, sub_label=face.name,
+                sub_label_score=face.name_score,
             )
         return out
 
@@ -174,7 +175,10 @@ def attach_hooks(app: Camwatch, pipeline: CameraPipeline) -> None:
         try:
             from camwatch.faces.stage import FaceStage
 
-            pipeline.stages.append(FaceStep(FaceStage(config, pipeline.name, app.data_dir)))
+            stage = FaceStage(
+                config, pipeline.name, app.data_dir, embedder=app.faces_embedder, gallery=app.faces_gallery
+            )
+            pipeline.stages.append(FaceStep(stage))
         except Exception as exc:  # a missing face model must not stop the cameras
             _LOGGER.error("camera %s: face alerts disabled: %s", pipeline.name, exc)
             app.state.add_error(f"camera {pipeline.name}", f"face alerts disabled: {exc}")

@@ -22,7 +22,14 @@ import numpy as np
 
 from camwatch.config.camera import SourceConfig
 from camwatch.secrets import redact_url
-from camwatch.sources.base import FileSampler, Frame, LiveSampler, RateMeter, SourceKind, source_kind
+from camwatch.sources.base import (
+    FileSampler,
+    Frame,
+    LiveSampler,
+    RateMeter,
+    SourceKind,
+    source_kind,
+)
 from camwatch.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
@@ -186,8 +193,15 @@ class CameraSource:
         wall_start = time.monotonic()
         index = 0
         first = True
+        stall = 0.9 * self.options.read_timeout
         while not self._stop.is_set():
+            asked = time.monotonic()
             ok, image = cap.read()
+            if not is_file and ok and time.monotonic() - asked >= stall:
+                # After a stall FFmpeg hands out the frames it still had, one per timeout:
+                # a read that took the whole timeout means the stream is frozen.
+                self._set_state(False, "offline", f"no new frame for {self.options.read_timeout:g} s (stream frozen)")
+                return "failed"
             if not ok or image is None:
                 if is_file:
                     if index == 0:

@@ -182,11 +182,12 @@ def merge_detections(
             -dets[i].score,
         ),
     )
-    kept: list[Detection] = []
+    kept: list[int] = []
     for i in order:
         det = dets[i]
         duplicate = False
-        for other in kept:
+        for k in kept:
+            other = dets[k]
             if other.label != det.label:
                 continue
             inter = intersection(det.box, other.box)
@@ -195,9 +196,45 @@ def merge_detections(
                 duplicate = True
                 break
         if not duplicate:
-            kept.append(det)
-    return kept
+            kept.append(i)
+    if regions is None:
+        return [dets[i] for i in kept]
+    return _join_cut_parts([dets[i] for i in kept], [regions[i] for i in kept], frame_size)
 
+
+def _join_cut_parts(
+    dets: list[Detection], regions: list[Region], frame_size: tuple[int, int] | None
+) -> list[Detection]:
+    """Two parts of one object cut by the edges of two regions become one box (their union).
+
+    A tall person seen by two stacked regions comes back as an upper and a lower part;
+    without this they would be tracked as two people.
+    """
+    items = list(zip(dets, regions, strict=True))
+    joined = True
+    while joined:
+        joined = False
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                (da, ra), (db, rb) = items[a], items[b]
+                if da.label != db.label or intersection(da.box, db.box) <= 0:
+                    continue
+                if not (_cut_by_region(da.box, ra, frame_size) or _cut_by_region(db.box, rb, frame_size)):
+                    continue
+                overlap_x = min(da.box[2], db.box[2]) - max(da.box[0], db.box[0])
+                overlap_y = min(da.box[3], db.box[3]) - max(da.box[1], db.box[1])
+                narrow = min(da.box[2] - da.box[0], db.box[2] - db.box[0])
+                short = min(da.box[3] - da.box[1], db.box[3] - db.box[1])
+                if overlap_x < 0.6 * narrow and overlap_y < 0.6 * short:
+                    continue
+                box = _union(da.box, db.box)
+                items[a] = (Detection(da.label, max(da.score, db.score), box), _union(ra, rb))
+                del items[b]
+                joined = True
+                break
+            if joined:
+                break
+    return [d for d, _ in items]
 
 
 def detect_regions(

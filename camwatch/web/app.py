@@ -91,6 +91,16 @@ def _format_duration(seconds: float | None) -> str:
     return f"{minutes} min {secs} s"
 
 
+def _register_faces(app: Flask) -> None:
+    """The known-faces gallery API (camwatch.web.faces_api), when the faces module is installed."""
+    try:
+        from camwatch.web.faces_api import faces_bp
+    except ImportError as exc:
+        _LOGGER.info("faces API not available: %s", exc)
+        return
+    app.register_blueprint(faces_bp)
+
+
 def create_app(ctx: WebContext) -> Flask:
     """The camwatch web app for one running instance (``ctx`` carries config, store and state)."""
     cfg = ctx.config.web
@@ -118,6 +128,7 @@ def create_app(ctx: WebContext) -> Flask:
     auth.install(app, ctx)
     for blueprint in (pages.bp, api.bp, sse.bp, metrics.bp):
         app.register_blueprint(blueprint)
+    _register_faces(app)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

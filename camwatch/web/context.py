@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from camwatch.config import CamwatchConfig
 from camwatch.control import ControlState
@@ -23,6 +24,9 @@ class WebContext:
     data_dir: Path
     apply_config: Callable[[CamwatchConfig], None] | None = None
     version: str = "0"
+    #: Known-faces gallery and face finder (faces issue); the /api/faces routes need them.
+    faces_gallery: Any = None
+    faces_finder: Any = None
     #: Set when the server stops: live streams end.
     stopping: threading.Event = field(default_factory=threading.Event)
     #: Serialises config file writes (zones editor).
