@@ -205,8 +205,13 @@ class Camwatch:
             if now - last_stats >= interval:
                 last_stats = now
                 self.bus.publish(TOPIC_STATS, self.stats())
-            if self.notifier is not None and all(w.alive() for w in self.workers.values()):
-                self.notifier.watchdog()
+
+    def health_problem(self, stall_after: float = 30.0) -> str | None:
+        """None when every camera loop came round within ``stall_after`` s, else what is hung."""
+        hung = [name for name, worker in self.workers.items() if not worker.alive(stall_after)]
+        if hung:
+            return f"camera loop hung for more than {stall_after:g} s: {', '.join(hung)}"
+        return None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every camera finished (files) or stop() was called."""
@@ -258,14 +263,20 @@ class Camwatch:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         self.start()
+        watchdog = None
         if self.notifier is not None:
-            self.notifier.ready()
-            self.notifier.status(f"watching {len(self.workers)} camera(s)")
+            from camwatch.service.watchdog import WatchdogPinger
+
+            self.notifier.ready(f"watching {len(self.workers)} camera(s)")
+            watchdog = WatchdogPinger(self.notifier, self.health_problem)
+            watchdog.start()
         while not stop_requested.wait(0.5):
             if self.workers and all(w.finished.is_set() for w in self.workers.values()):
                 _LOGGER.info("every camera source has ended")
                 break
+        if watchdog is not None:
+            watchdog.stop()
         if self.notifier is not None:
-            self.notifier.stopping()
+            self.notifier.stopping("stopping")
         self.stop()
         return 0

@@ -1,8 +1,10 @@
-"""The web UI in Debian's Chromium (Playwright), against a real waitress server and real detections.
+"""The web UI in Debian's Chromium (Playwright), against a real camwatch that has processed real clips.
 
-The store is filled by running the real SSD detector on real clips (two cameras); the flow
-is the homeowner's: first-run password, log in, dashboard, filter events, open one, draw and
-save a zone, log out. Screenshots go to test-artifacts/screenshots/.
+A real Camwatch (SSD detector, tracker, events, faces, store; no MQTT) plays two clips through
+the whole pipeline, then keeps running with its web UI on a free loopback port (waitress). The
+flow is the homeowner's: first-run password, log in, dashboard, filter events, open one, draw
+and save a zone (applied to the running pipeline without a restart), the phone layout, log out.
+Screenshots go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pytest
 
 from camwatch.config import load_config
-from camwatch.web import WebServer
 from tests.conftest import ROOT, require
-from tests.support.web import PASSWORD, add_event, make_context, set_still
+from tests.support.netutil import free_port
+from tests.support.web import PASSWORD, run_clips
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,56 +28,21 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CLIPS = {"room": "one-by-one-person-detection.mp4", "hall": "walking-by.h264"}
-FRAMES = 300  # 30 s of the room clip (10 fps), 12 s of the hall clip (25 fps)
-STEP = 5
-
-
-def _detect_clip(ctx: Any, detector: Any, camera: str, clip: Path) -> int:
-    """Run the detector on every STEP-th frame; each run of person sightings becomes one event."""
-    capture = cv2.VideoCapture(str(clip))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-    t0 = time.time() - 3600
-    runs: list[list[tuple[float, Any, Any]]] = []
-    gap = 0
-    last_frame = last_det = None
-    for index in range(FRAMES):
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % STEP:
-            continue
-        people = [d for d in detector.detect(frame, 0.5) if d.label == "person"]
-        if people:
-            best = max(people, key=lambda d: d.score)
-            if not runs or gap > 3:
-                runs.append([])
-            runs[-1].append((t0 + index / fps, frame, best))
-            gap = 0
-            last_frame, last_det = frame, best
-        else:
-            gap += 1
-    capture.release()
-    for run in runs:
-        when, frame, det = max(run, key=lambda item: item[2].score)
-        add_event(ctx, frame, camera=camera, label="person", score=det.score, box=det.box, start=run[0][0])
-    if last_frame is not None:
-        set_still(ctx, camera, last_frame, box=last_det.box, label="person", score=last_det.score)
-        ctx.state.update_camera(camera, online=True, state="online", processed_fps=5.0, input_fps=fps,
-                                frame_size=(last_frame.shape[1], last_frame.shape[0]), counts={"person": 1})
-    return len(runs)
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, detector: Any, shared_media: Path) -> Iterator[tuple[WebServer, dict[str, int]]]:
-    ctx = make_context(tmp_path, cameras=tuple(CLIPS))
-    counts = {cam: _detect_clip(ctx, detector, cam, shared_media / clip) for cam, clip in CLIPS.items()}
-    assert all(counts.values()), f"the detector found no person in a clip: {counts}"
-    ctx.state.detector = detector.describe()
-    server = WebServer(ctx, host="127.0.0.1", port=0)
-    server.start()
-    yield server, counts
-    server.stop()
-    ctx.store.close()
+def live_app(tmp_path: Path, shared_media: Path, ssd_model: Path) -> Iterator[tuple[Any, dict[str, int]]]:
+    """The running app after both clips, and how many events each camera recorded."""
+    app = run_clips(tmp_path, {cam: shared_media / clip for cam, clip in CLIPS.items()}, web_port=free_port())
+    try:
+        counts = {cam: app.store.query(camera=cam, limit=1)[1] for cam in CLIPS}
+        people = {cam: app.store.query(camera=cam, label="person", limit=1)[1] for cam in CLIPS}
+        assert all(people.values()), f"the pipeline recorded no person event on a clip: {people}"
+        assert app.state.still("room") is not None, "the pipeline published no still for room"
+        yield app, counts
+    finally:
+        app.stop()
 
 
 @pytest.fixture
@@ -105,9 +71,33 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_homeowner_flow(live_server: tuple[WebServer, dict[str, int]], browser: Any) -> None:
-    server, counts = live_server
-    base = server.url
+def _no_horizontal_overflow(page: Any) -> None:
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"{page.url}: the page is {widths[0]} px wide on a {widths[1]} px screen"
+
+
+def _phone_layout(browser: Any, logged_in: Any, base: str) -> None:
+    """The dashboard and events on a phone (390x844): screenshots, no sideways scrolling."""
+    phone = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, storage_state=logged_in.storage_state()
+    )
+    phone.set_default_timeout(10000)
+    page = phone.new_page()
+    page.goto(base + "/")
+    page.wait_for_selector("article[data-camera=room] [data-field=events] a")
+    _wait_js(page, "document.querySelector('article[data-camera=room] [data-field=still]').naturalWidth > 0")
+    _no_horizontal_overflow(page)
+    _shot(page, "phone-dashboard")
+    page.goto(base + "/events")
+    _wait_js(page, "[...document.querySelectorAll('a.event img')].every(i => i.complete && i.naturalWidth > 0)")
+    _no_horizontal_overflow(page)
+    _shot(page, "phone-events")
+    phone.close()
+
+
+def test_homeowner_flow(live_app: tuple[Any, dict[str, int]], browser: Any) -> None:
+    app, counts = live_app
+    base = app.web.url
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10000)
     page = context.new_page()
@@ -140,16 +130,16 @@ def test_homeowner_flow(live_server: tuple[WebServer, dict[str, int]], browser: 
     assert page.locator("#detector").inner_text().count("cpu") >= 1
     _shot(page, "system")
 
-    # Dashboard: the camera card shows the detection, live over SSE.
+    # Dashboard: the card shows the clip's detections and the pipeline's latest annotated still.
     page.goto(base + "/")
     room = page.locator("article[data-camera=room]")
     page.wait_for_selector("#live-state.on")
-    assert room.locator("[data-field=state]").inner_text() == "online"
-    assert "person: 1" in room.locator("[data-field=counts]").inner_text()
-    _wait_js(page, "document.querySelector('article[data-camera=room] [data-field=still]').naturalWidth > 0")
+    assert room.locator("[data-field=state]").inner_text() == "finished"  # the clip has ended
+    _wait_js(page, "document.querySelector('article[data-camera=room] [data-field=still]').naturalWidth === 768")
     page.wait_for_selector("article[data-camera=room] [data-field=events] a")
     assert "person" in room.locator("[data-field=events]").inner_text()
     _shot(page, "dashboard")
+    _phone_layout(browser, context, base)
 
     # Events: filter by camera.
     page.goto(base + "/events")
@@ -185,12 +175,15 @@ def test_homeowner_flow(live_server: tuple[WebServer, dict[str, int]], browser: 
     page.click("#save")
     _wait_js(page, "document.getElementById('status').textContent.includes('Saved')")
     _shot(page, "zones")
-    config = load_config(server.ctx.config_path)
+    config = load_config(app.config_path)
     saved = config.cameras["room"].zones["doorway"].coordinates
     assert len(saved) == 4
     for (x, y), (fx, fy) in zip(saved, corners, strict=True):
         assert abs(x - fx) < 0.01 and abs(y - fy) < 0.01
-    assert server.ctx.config.cameras["room"].zones["doorway"]
+    # Applied without a restart: the running pipeline tracks the new zone.
+    applied = app.pipelines["room"].config.zones["doorway"].coordinates
+    assert [tuple(p) for p in applied] == [tuple(p) for p in saved]
+    assert "doorway" in app.pipelines["room"].zones.zones  # the pipeline's zone tracker was rebuilt
 
     # Log out: back to the login page, and pages need a login again.
     page.click("#logout")

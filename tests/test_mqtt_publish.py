@@ -268,6 +268,7 @@ def test_malformed_commands_change_nothing(broker, sink_parts, data_dir, topic, 
     _c, _s, control, start = sink_parts
     start()
     sub = Subscriber(broker.port, ["camwatch/#"])
+    sub.wait_payload("camwatch/available", "online")  # the sink has subscribed to commands by then
     before = control.snapshot()
     sub.publish(topic, payload)
     answer = sub.wait_for(lambda: sub.last("camwatch/errors"), what="error answer").json()

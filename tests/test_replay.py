@@ -98,14 +98,30 @@ def test_updates_are_significant_changes_only(one_by_one):
 
 
 def test_motion_gating_spends_few_detector_calls(one_by_one):
+    """Whole-frame detection of every sampled frame would make one call per frame."""
     _, summary, _ = one_by_one
-    assert summary["detector_calls"] <= 0.6 * summary["frames_processed"], summary
+    assert summary["detector_calls"] <= 0.35 * summary["frames_processed"], summary
 
 
 @pytest.mark.parametrize("clip", ["walking-by.h264", "lightout-after-movement.h264"])
 def test_one_person_walking(clip, ssd_model, shared_media):
+    """walking-by: the man crosses right to left (~6.5-8 s), is out of view ~3 s, and walks
+    back (~11-12.3 s): one visit, one event (re-identified by appearance on return)."""
     messages, _ = replay(MEDIA / clip)
     assert len(object_events(messages)) == 1, [e["start_time"] for e in object_events(messages)]
+
+
+def test_returning_person_keeps_one_event_even_with_a_lower_threshold(tmp_path, ssd_model, shared_media):
+    """With a 0.6 person threshold both passes of walking-by are confirmed; they stay one event."""
+    config = tmp_path / "c.yml"
+    config.write_text(
+        "cameras:\n  hall:\n    url: x.h264\n    objects:\n      filters:\n        person:\n"
+        "          threshold: 0.6\n"
+    )
+    messages, _ = replay(MEDIA / "walking-by.h264", config=config)
+    events = object_events(messages)
+    assert len(events) == 1
+    assert events[0]["end_time"] - events[0]["start_time"] > 4  # spans both passes
 
 
 @pytest.mark.parametrize("clip", ["light-dark.h264", "alternating-light.h264", "total-darkness-to-light.h264"])

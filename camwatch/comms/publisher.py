@@ -117,6 +117,7 @@ class MqttSink:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._flush_motion_off()  # a delayed OFF must not leave a retained ON behind
         self._set_retained_cache(self.topics.available, STOPPED.encode())
         if not self.connection.publish_wait(self.topics.available, STOPPED, max(0.5, deadline - time.monotonic())):
             _LOGGER.debug("could not publish %s before shutdown", STOPPED)
@@ -202,6 +203,14 @@ class MqttSink:
             for cam in due:
                 del self._motion_off[cam]
         for cam in due:
+            self._set_retained(self.topics.motion(cam), OFF.encode())
+
+    def _flush_motion_off(self) -> None:
+        """Publish every pending delayed OFF now (on shutdown)."""
+        with self._motion_lock:
+            pending = list(self._motion_off)
+            self._motion_off.clear()
+        for cam in pending:
             self._set_retained(self.topics.motion(cam), OFF.encode())
 
     def _counts(self, payload: dict[str, Any]) -> None:

@@ -58,3 +58,17 @@ class TrackingConfig(Section):
         title="Stationary re-check (s)",
         description="A stationary object's region is detected again this often.",
     )
+    reentry_seconds: float = Field(
+        4.0,
+        ge=0,
+        title="Re-entry window (s)",
+        description="A confirmed object out of sight (left the view, or hidden behind something) for up to this "
+        "long is the same object when it comes back looking the same; 0 disables re-identification.",
+    )
+    reentry_similarity: float = Field(
+        0.55,
+        gt=0,
+        le=1,
+        title="Re-entry similarity",
+        description="Colour-histogram correlation a returning object needs to keep its id (and its event).",
+    )

@@ -122,7 +122,7 @@ class CameraPipeline:
             result.regions = self._regions(result.motion_boxes, ts, motion_on)
             result.detections = detect_regions(self.detector, image, result.regions, self._min_score)
             self.detector_calls += len(result.regions)
-        update = self.tracker.update(result.detections, ts, self.frame_size, result.regions)
+        update = self.tracker.update(result.detections, ts, self.frame_size, result.regions, image)
         result.objects = update.active
         self.zones.update(update.active, ts)
         messages = self.engine.update(update.active, image, ts)
@@ -151,7 +151,7 @@ class CameraPipeline:
         tracked: list[tuple[int, int, int, int]] = []
         settled: list[tuple[float, float, float, float]] = []  # confirmed, recently seen: explain motion
         for obj in self.tracker.active_objects():
-            due = not obj.confirmed or ts - obj.last_seen >= every
+            due = not obj.confirmed or ts - self.tracker.last_looked(obj) >= every
             if obj.stationary:
                 due = self.tracker.stationary_recheck_due(obj, ts)
             if due:

@@ -74,6 +74,7 @@ class CameraSource:
         self._backoff = self.options.reconnect_min
         self.source_fps = 0.0
         self._file_base: float | None = None
+        self._pace_base: float | None = None  # monotonic time of a file's position 0 (real-time loops)
 
     @property
     def label(self) -> str:
@@ -121,6 +122,7 @@ class CameraSource:
     # ------------------------------------------------------------------ reader
     def _open(self) -> cv2.VideoCapture:
         opts = self.options
+        _LOGGER.debug("camera %s: opening %s", self.name, self.label)
         if self.kind is SourceKind.USB:
             index = int(self.url[len("/dev/video") :]) if self.url.startswith("/dev/video") else int(self.url)
             cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
@@ -190,7 +192,10 @@ class CameraSource:
         if self._file_base is None:
             self._file_base = self.start_time if self.start_time is not None else time.time()
         base = self._file_base
-        wall_start = time.monotonic()
+        if self._pace_base is None:
+            self._pace_base = time.monotonic()
+        # Paced on one timeline across loops, so looping never drifts from the wall clock.
+        wall_start = self._pace_base
         index = 0
         first = True
         stall = 0.9 * self.options.read_timeout
@@ -209,6 +214,7 @@ class CameraSource:
                         return "ended"
                     if self.options.loop:
                         self._file_base = base + index / self.source_fps
+                        self._pace_base = wall_start + index / self.source_fps
                         return "restart"
                     return "ended"
                 self._set_state(False, "offline", f"no frame for {self.options.read_timeout:g} s (stream lost or frozen)")

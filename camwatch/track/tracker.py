@@ -15,6 +15,11 @@ unseen for ``max_disappeared`` seconds **and** missed by ``min_misses`` detector
 that looked where it was. Objects outside every looked region accrue no misses.
 An object whose box stays on its resting box for ``stationary_seconds`` is
 *stationary*; moving off it makes it active again.
+
+Short absences: a confirmed object that leaves the view (or is hidden) and comes back
+within ``reentry_seconds`` looking the same (a colour histogram of its box, compared by
+correlation) keeps its id, so a person stepping out of view for a moment is one event,
+not two. Different people entering one after the other do not look the same.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
 
 from camwatch.config.camera import ObjectsConfig
 from camwatch.config.tracking import TrackingConfig
@@ -49,6 +57,7 @@ class _Track:
     rest_box: Box  # where it has been resting since ``rest_since``
     rest_since: float
     last_looked: float
+    appearance: np.ndarray | None = None  # colour histogram of the box, for re-identification
 
 
 def _shift(box: Box, dx: float, dy: float) -> Box:
@@ -66,10 +75,16 @@ class ObjectTracker:
         self.tracking = tracking or TrackingConfig()
         self._tracks: dict[str, _Track] = {}
         self._filter: DetectionFilter | None = None
+        self._frame: np.ndarray | None = None
 
     # ---------------------------------------------------------------- queries
     def active_objects(self) -> list[TrackedObject]:
         return [t.obj for t in self._tracks.values()]
+
+    def last_looked(self, obj: TrackedObject) -> float:
+        """When the detector last looked where the object is (hit or miss)."""
+        track = self._tracks.get(obj.id)
+        return track.last_looked if track is not None else obj.last_seen
 
     def stationary_recheck_due(self, obj: TrackedObject, ts: float) -> bool:
         """Whether the detector should look at a stationary object's region in this frame."""
@@ -85,8 +100,13 @@ class ObjectTracker:
         ts: float,
         frame_size: tuple[int, int] | None,
         looked_regions: Sequence[Sequence[float]],
+        frame: np.ndarray | None = None,
     ) -> TrackUpdate:
-        """Match one detector pass; ``looked_regions`` are the regions the detector ran on."""
+        """Match one detector pass; ``looked_regions`` are the regions the detector ran on.
+
+        With ``frame`` (BGR), objects remember what they look like, so one that was out of
+        sight for a moment is recognised when it returns.
+        """
         if frame_size is not None:
             if self._filter is None or self._filter.frame_size != frame_size or (
                 self._filter.objects is not self.objects_config
@@ -96,7 +116,10 @@ class ObjectTracker:
         for track in self._tracks.values():
             track.obj.seen_this_frame = False
 
+        self._frame = frame
         unmatched = self._match(detections, ts)
+        if frame is not None and self.tracking.reentry_seconds > 0:
+            unmatched = self._reidentify(unmatched, ts)
         for det in unmatched:
             self._create(det, ts, frame_size)
         ended = self._age(ts, looked_regions, frame_size)
@@ -136,6 +159,51 @@ class ObjectTracker:
             self._hit(self._tracks[tid], detections[i], ts)
         return [d for i, d in enumerate(detections) if i not in used_dets]
 
+    def _reidentify(self, detections: list[Detection], ts: float) -> list[Detection]:
+        """Give returning objects their old id: same label, unseen for a while, same look."""
+        cfg = self.tracking
+        away = [
+            t for t in self._tracks.values()
+            if t.obj.confirmed and not t.obj.seen_this_frame and t.appearance is not None
+            and 0.3 <= ts - t.obj.last_seen <= cfg.reentry_seconds
+        ]
+        if not away:
+            return detections
+        left: list[Detection] = []
+        for det in detections:
+            look = self._appearance(det.box)
+            best, best_sim = None, cfg.reentry_similarity
+            for track in away:
+                if track.obj.label != det.label or track.obj.seen_this_frame or look is None:
+                    continue
+                sim = float(cv2.compareHist(track.appearance, look, cv2.HISTCMP_CORREL))
+                if sim >= best_sim:
+                    best, best_sim = track, sim
+            if best is None:
+                left.append(det)
+                continue
+            _LOGGER.debug("%s %s back in view (similarity %.2f)", best.obj.label, best.obj.id, best_sim)
+            best.obj.velocity = (0.0, 0.0)
+            best.obj.last_seen = ts  # no velocity from the jump
+            self._hit(best, det, ts)
+        return left
+
+    def _appearance(self, box: Sequence[float]) -> np.ndarray | None:
+        frame = self._frame
+        if frame is None:
+            return None
+        h, w = frame.shape[:2]
+        x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+        x2, y2 = min(w, int(box[2])), min(h, int(box[3]))
+        if x2 - x1 < 4 or y2 - y1 < 4:
+            return None
+        # the middle of the box: less background, and the clothes rather than the floor
+        mx, my = (x2 - x1) // 6, (y2 - y1) // 8
+        crop = frame[y1 + my : y2 - my, x1 + mx : x2 - mx]
+        hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+        hist = cv2.calcHist([hsv], [0, 1, 2], None, [12, 6, 6], [0, 180, 0, 256, 0, 256])
+        return cv2.normalize(hist, hist).flatten()
+
     def _create(self, det: Detection, ts: float, frame_size: tuple[int, int] | None) -> None:
         obj = TrackedObject(
             id=new_event_id(ts),
@@ -151,7 +219,7 @@ class ObjectTracker:
         obj.top_score = det.score
         obj.hits = 1
         obj.seen_this_frame = True
-        self._tracks[obj.id] = _Track(obj, det.box, ts, ts)
+        self._tracks[obj.id] = _Track(obj, det.box, ts, ts, self._appearance(det.box))
         self._maybe_confirm(obj)
 
     def _hit(self, track: _Track, det: Detection, ts: float) -> None:
@@ -163,6 +231,9 @@ class ObjectTracker:
             a = _VELOCITY_SMOOTHING
             obj.velocity = (a * vx + (1 - a) * obj.velocity[0], a * vy + (1 - a) * obj.velocity[1])
         obj.box = det.box
+        look = self._appearance(det.box)
+        if look is not None:
+            track.appearance = look if track.appearance is None else 0.7 * track.appearance + 0.3 * look
         obj.score = det.score
         obj.scores.append(det.score)
         obj.top_score = max(obj.top_score, det.score)
@@ -227,7 +298,9 @@ class ObjectTracker:
                 obj.misses += 1
                 track.last_looked = ts
             unseen = ts - obj.last_seen
-            gone = unseen >= cfg.max_disappeared and obj.misses >= cfg.min_misses
+            wait = max(cfg.max_disappeared, cfg.reentry_seconds) if obj.confirmed and track.appearance is not None \
+                else cfg.max_disappeared
+            gone = unseen >= wait and obj.misses >= cfg.min_misses
             if gone or ts - track.last_looked >= cfg.lost_timeout:
                 obj.ended = True
                 del self._tracks[tid]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from camwatch.const import WEB_ROOT
 from camwatch.web import api, auth, metrics, pages, sse
@@ -17,6 +17,13 @@ from camwatch.web.accounts import load_secret_key
 from camwatch.web.context import WebContext
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Request body limit of every route but the uploads below.
+MAX_BODY_BYTES = 1 << 20
+#: Photo uploads (a phone's JPEG is 2–6 MB): endpoint → body limit. The WSGI server's own
+#: limit (camwatch.web.server) is the largest of these.
+UPLOAD_LIMITS = {"faces.enrol": 10 << 20}
+MAX_UPLOAD_BYTES = max(UPLOAD_LIMITS.values())
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -51,6 +58,19 @@ def _http_error(exc: HTTPException) -> Any:
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response
     return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code or 500
+
+
+def _body_limit() -> None:
+    """before_request (runs before the auth guard reads any form): the body limit of this route."""
+    request.max_content_length = UPLOAD_LIMITS.get(request.endpoint or "", MAX_BODY_BYTES)
+
+
+def _too_large(_exc: RequestEntityTooLarge) -> Any:
+    limit = request.max_content_length or MAX_BODY_BYTES
+    message = f"request body too large: this route accepts at most {limit / (1 << 20):g} MB"
+    if _wants_json():
+        return jsonify({"error": message}), 413
+    return render_template("error.html", code=413, name="Too large", message=message), 413
 
 
 def _unexpected_error(exc: Exception) -> Any:
@@ -118,18 +138,20 @@ def create_app(ctx: WebContext) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=cfg.cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=cfg.session_lifetime_hours),
-        MAX_CONTENT_LENGTH=1 << 20,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["camwatch"] = ctx
     app.extensions["camwatch.sse_slots"] = threading.BoundedSemaphore(max(1, cfg.threads - 2))
+    app.before_request(_body_limit)  # first: the auth guard may read the form
     auth.install(app, ctx)
     for blueprint in (pages.bp, api.bp, sse.bp, metrics.bp):
         app.register_blueprint(blueprint)
     _register_faces(app)
     app.after_request(_security_headers)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.jinja_env.filters["time"] = _format_time

@@ -14,7 +14,7 @@ import threading
 from waitress import wasyncore
 from waitress.server import create_server
 
-from camwatch.web.app import create_app
+from camwatch.web.app import MAX_UPLOAD_BYTES, create_app
 from camwatch.web.context import WebContext
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,10 +30,11 @@ class WebServer:
             host=host if host is not None else cfg.host,
             port=port if port is not None else cfg.port,
             threads=cfg.threads,
-            ident="camwatch",
+            ident="waitress",  # the Server header names the WSGI server, not camwatch or its version
             channel_timeout=60,
             cleanup_interval=10,
-            max_request_body_size=1 << 20,
+            # Flask checks each route's own limit (JSON 413); bodies far beyond any are cut here.
+            max_request_body_size=MAX_UPLOAD_BYTES + (6 << 20),
             trusted_proxy=None,
             clear_untrusted_proxy_headers=False,
         )

@@ -1,4 +1,5 @@
-"""Helpers for the web tests: a WebContext on a fresh data dir, logging in, filling the store."""
+"""Helpers for the web tests: a WebContext on a fresh data dir, logging in, filling the store,
+or a real Camwatch that has processed real clips."""
 
 from __future__ import annotations
 
@@ -100,3 +101,54 @@ def set_still(ctx: WebContext, camera: str, frame_bgr: np.ndarray, box: Any = No
     ok, jpeg = cv2.imencode(".jpg", image)
     assert ok
     ctx.state.set_still(camera, jpeg.tobytes(), time.time())
+
+
+def write_clip_config(root: Path, clips: dict[str, Path], web_port: int | None = None, **extra: Any) -> Path:
+    """root/config.yml: one file camera per clip (played as fast as the pipeline takes it), the shared SSD."""
+    from tests.conftest import SSD_MODEL
+
+    raw: dict[str, Any] = {
+        "detector": {"model_path": str(SSD_MODEL)},
+        "cameras": {name: {"url": str(clip), "source": {"realtime": False}} for name, clip in clips.items()},
+        "web": {"enabled": web_port is not None, "host": "127.0.0.1", "port": web_port or 5080},
+        **extra,
+    }
+    path = root / "config.yml"
+    path.write_text("# camwatch test config\n" + yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def import_face_models(data_dir: Path) -> None:
+    """The BlazeFace models (short and full range) imported into ``data_dir`` like `camwatch models import`."""
+    from camwatch.models import ModelManager
+    from tests.conftest import MODELS
+
+    manager = ModelManager(data_dir)
+    for name in ("face_detection_short_range.tflite", "face_detection_full_range.tflite"):
+        manager.import_file(MODELS / name)
+
+
+def run_clips(root: Path, clips: dict[str, Path], web_port: int | None = None, timeout: float = 240) -> Any:
+    """A real Camwatch (faces on, no MQTT) that has processed every clip; still running, web UI on ``web_port``.
+
+    The caller stops it (``app.stop()``).
+    """
+    from camwatch.app import Camwatch
+    from camwatch.config import load_config
+
+    config_path = write_clip_config(root, clips, web_port)
+    data_dir = root / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    import_face_models(data_dir)
+    app = Camwatch(
+        load_config(config_path), config_path=config_path, data_dir=data_dir, with_web=web_port is not None,
+        with_mqtt=False, start_time=time.time() - 3600,
+    )
+    app.start()
+    try:
+        assert app.wait(timeout), f"the clips were not processed within {timeout:.0f} s"
+        assert app.bus.flush(30), "the event bus did not drain"
+    except BaseException:
+        app.stop()
+        raise
+    return app
