@@ -159,4 +159,5 @@ def create_app(ctx: WebContext) -> Flask:
     app.jinja_env.filters["duration"] = _format_duration
     app.jinja_env.globals["version"] = ctx.version
     app.jinja_env.globals["now"] = time.time
+    app.jinja_env.globals["system_armed"] = lambda: ctx.control.armed
     return app

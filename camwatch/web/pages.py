@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 
+from camwatch.anomaly.schedule import ArmSchedule
 from camwatch.events.snapshots import is_valid_event_id
 from camwatch.web.api import camera_json, event_json
 from camwatch.web.auth import accounts, web_context
@@ -111,7 +112,9 @@ def zones(camera: str) -> Any:
 @bp.get("/system")
 def system() -> Any:
     """System health."""
-    return render_template("system.html", stats=system_stats(web_context()))
+    ctx = web_context()
+    schedule = ArmSchedule(ctx.config.alerts, ctx.control).status()
+    return render_template("system.html", stats=system_stats(ctx), schedule=schedule)
 
 
 @bp.get("/tokens")

@@ -5,6 +5,7 @@ events with what it last sent, and sends only what changed:
 
     event: cameras   data: {"cameras": [camera_json...]}
     event: events    data: {"events": [event_json of the 10 newest]}
+    event: control   data: the runtime switches (GET /api/control): armed, per camera detect…
 
 A comment line every 15 s keeps proxies from closing the connection and lets waitress notice
 a gone client. A stream ends after ``MAX_SECONDS`` (the browser's EventSource reconnects
@@ -37,7 +38,7 @@ def _message(kind: str, data: Any) -> str:
 
 @bp.get("/stream")
 def stream() -> Any:
-    """Server-Sent Events: `cameras` and `events` messages whenever they change."""
+    """Server-Sent Events: `cameras`, `events` and `control` messages whenever they change."""
     slots: threading.BoundedSemaphore = current_app.extensions["camwatch.sse_slots"]
     if not slots.acquire(blocking=False):
         response = Response(json.dumps({"error": "too many live streams open; try again later"}), 503,
@@ -48,13 +49,18 @@ def stream() -> Any:
 
     def generate() -> Iterator[str]:
         yield "retry: 3000\n\n"
-        last_cameras = last_events = None
+        last_cameras = last_events = last_control = None
         started = last_beat = time.monotonic()
         while not ctx.stopping.is_set() and time.monotonic() - started < MAX_SECONDS:
             cameras = [camera_json(name) for name in ctx.config.cameras]
             if cameras != last_cameras:
                 last_cameras = cameras
                 yield _message("cameras", {"cameras": cameras})
+                last_beat = time.monotonic()
+            control = ctx.control.snapshot()
+            if control != last_control:
+                last_control = control
+                yield _message("control", control)
                 last_beat = time.monotonic()
             newest, _ = ctx.store.query(limit=10)
             events = [event_json(e) for e in newest]

@@ -1,4 +1,4 @@
-// Dashboard: camera cards kept live by Server-Sent Events from /api/stream.
+// Dashboard: camera cards (and the runtime switches, controls.js) kept live by Server-Sent Events from /api/stream.
 "use strict";
 (function () {
   var liveState = document.getElementById("live-state");
@@ -41,6 +41,7 @@
       return li;
     });
     setList(field(card, "counts"), counts, "nothing");
+    if (cam.switches && camwatch.controls) camwatch.controls.apply({ cameras: { [cam.name]: cam.switches } });
   }
 
   function updateEvents(events) {
@@ -62,6 +63,9 @@
   source.addEventListener("open", function () { liveState.textContent = "live"; liveState.className = "live on"; });
   source.addEventListener("error", function () { liveState.textContent = "reconnecting…"; liveState.className = "live"; });
   source.addEventListener("cameras", function (msg) { JSON.parse(msg.data).cameras.forEach(updateCamera); });
+  source.addEventListener("control", function (msg) {
+    if (camwatch.controls) camwatch.controls.apply(JSON.parse(msg.data));
+  });
   source.addEventListener("events", function (msg) { updateEvents(JSON.parse(msg.data).events); });
   window.addEventListener("beforeunload", function () { source.close(); });
 })();
