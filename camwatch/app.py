@@ -31,6 +31,7 @@ from camwatch.paths import database_path, default_data_dir, snapshots_dir
 from camwatch.pipeline.camera import CameraPipeline
 from camwatch.pipeline.shared_detector import SharedDetector
 from camwatch.pipeline.worker import CameraWorker
+from camwatch.service.memory import limit_malloc_arenas
 from camwatch.sources.opencv import CameraSource
 from camwatch.state import RuntimeState
 
@@ -49,6 +50,7 @@ class Camwatch:
         with_mqtt: bool = True,
         start_time: float | None = None,
     ) -> None:
+        limit_malloc_arenas()  # before any thread starts: keeps resident memory flat
         self.config = config
         self.config_path = config_path
         self.data_dir = Path(data_dir or config.data_dir or default_data_dir()).expanduser()
