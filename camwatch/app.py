@@ -78,6 +78,7 @@ class Camwatch:
         self.state.detector = self.detector.describe()
         self.bus.subscribe("store", self.store.handle, {TOPIC_EVENT}, maxsize=100000)
         self.closers: list[Any] = []  # extra resources closed at stop (activity baseline…)
+        self._hook_shared: dict[str, Any] | None = None  # schedule + activity baseline (pipeline.hooks)
         self.faces_embedder: Any = None
         self.faces_gallery: Any = None
         self.faces_finder: Any = None
@@ -99,6 +100,7 @@ class Camwatch:
         self._with_mqtt = with_mqtt and config.mqtt.enabled
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._last_camera_state: dict[str, tuple[bool, str]] = {}
         self.notifier: Any = None
 
     # --------------------------------------------------------------- helpers
@@ -178,8 +180,8 @@ class Camwatch:
         if kind == "camera":
             status = self.state.camera(name)
             key = (status.online, status.state)
-            if getattr(self, "_last_camera_state", {}).get(name) != key:
-                self.__dict__.setdefault("_last_camera_state", {})[name] = key
+            if self._last_camera_state.get(name) != key:
+                self._last_camera_state[name] = key
                 self.bus.publish(TOPIC_CAMERA_STATE, status.to_dict())
 
     def stats(self) -> dict[str, Any]:
