@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.browser"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CAMWATCH_SHARED", ROOT.parent / "shared"))

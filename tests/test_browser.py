@@ -9,7 +9,6 @@ Screenshots go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,18 +16,11 @@ from typing import Any
 import pytest
 
 from camwatch.config import load_config
-from tests.conftest import ROOT, require
+from tests.support.browser import PHONE, shot, wait_js
 from tests.support.netutil import free_port
 from tests.support.web import PASSWORD, run_clips
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CLIPS = {"room": "one-by-one-person-detection.mp4", "hall": "walking-by.h264"}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -45,32 +37,6 @@ def live_app(tmp_path: Path, shared_media: Path, ssd_model: Path) -> Iterator[tu
         app.stop()
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    require(CHROMIUM.exists(), "Chromium at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "the playwright Python package (pip install playwright)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-def _wait_js(page: Any, expression: str, timeout: float = 10.0) -> None:
-    """Poll a JS expression (page.wait_for_function would need 'unsafe-eval', which the CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => Boolean({expression})"):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(100)
-
-
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def _no_horizontal_overflow(page: Any) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], f"{page.url}: the page is {widths[0]} px wide on a {widths[1]} px screen"
@@ -85,13 +51,13 @@ def _phone_layout(browser: Any, logged_in: Any, base: str) -> None:
     page = phone.new_page()
     page.goto(base + "/")
     page.wait_for_selector("article[data-camera=room] [data-field=events] a")
-    _wait_js(page, "document.querySelector('article[data-camera=room] [data-field=still]').naturalWidth > 0")
+    wait_js(page, "document.querySelector('article[data-camera=room] [data-field=still]').naturalWidth > 0")
     _no_horizontal_overflow(page)
-    _shot(page, "phone-dashboard")
+    shot(page, "phone-dashboard")
     page.goto(base + "/events")
-    _wait_js(page, "[...document.querySelectorAll('a.event img')].every(i => i.complete && i.naturalWidth > 0)")
+    wait_js(page, "[...document.querySelectorAll('a.event img')].every(i => i.complete && i.naturalWidth > 0)")
     _no_horizontal_overflow(page)
-    _shot(page, "phone-events")
+    shot(page, "phone-events")
     phone.close()
 
 
@@ -108,7 +74,7 @@ def test_homeowner_flow(live_app: tuple[Any, dict[str, int]], browser: Any) -> N
     # First visit: no password yet, so the set-password page.
     page.goto(base + "/events")
     assert page.url.endswith("/setup")
-    _shot(page, "setup")
+    shot(page, "setup")
     page.fill("#password", PASSWORD)
     page.fill("#confirm", PASSWORD)
     page.click("button[type=submit]")
@@ -123,22 +89,22 @@ def test_homeowner_flow(live_app: tuple[Any, dict[str, int]], browser: Any) -> N
     page.click("button[type=submit]")
     assert page.locator(".error").inner_text() == "Wrong password."
     problems.remove("Failed to load resource: the server responded with a status of 401 (UNAUTHORIZED)")
-    _shot(page, "login")
+    shot(page, "login")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(base + "/system")
     assert page.locator("#detector").inner_text().count("cpu") >= 1
-    _shot(page, "system")
+    shot(page, "system")
 
     # Dashboard: the card shows the clip's detections and the pipeline's latest annotated still.
     page.goto(base + "/")
     room = page.locator("article[data-camera=room]")
     page.wait_for_selector("#live-state.on")
     assert room.locator("[data-field=state]").inner_text() == "finished"  # the clip has ended
-    _wait_js(page, "document.querySelector('article[data-camera=room] [data-field=still]').naturalWidth === 768")
+    wait_js(page, "document.querySelector('article[data-camera=room] [data-field=still]').naturalWidth === 768")
     page.wait_for_selector("article[data-camera=room] [data-field=events] a")
     assert "person" in room.locator("[data-field=events]").inner_text()
-    _shot(page, "dashboard")
+    shot(page, "dashboard")
     _phone_layout(browser, context, base)
 
     # Events: filter by camera.
@@ -150,20 +116,20 @@ def test_homeowner_flow(live_app: tuple[Any, dict[str, int]], browser: Any) -> N
     cards = page.locator("a.event")
     assert cards.count() == counts["hall"]
     assert all("hall" in cards.nth(i).inner_text() for i in range(cards.count()))
-    _wait_js(page, "[...document.querySelectorAll('a.event img')].every(i => i.complete && i.naturalWidth > 0)")
-    _shot(page, "events")
+    wait_js(page, "[...document.querySelectorAll('a.event img')].every(i => i.complete && i.naturalWidth > 0)")
+    shot(page, "events")
 
     # Event page: the snapshot loads.
     cards.first.click()
     page.wait_for_url("**/events/*")
-    _wait_js(page, "document.getElementById('snapshot').complete")
+    wait_js(page, "document.getElementById('snapshot').complete")
     assert page.evaluate("document.getElementById('snapshot').naturalWidth") > 0
     assert "person" in page.locator("h1").inner_text()
-    _shot(page, "event")
+    shot(page, "event")
 
     # Zones editor: draw a zone on the still and save it to the config file.
     page.goto(base + "/zones/room")
-    _wait_js(page, "document.getElementById('zone-canvas').width === 768")
+    wait_js(page, "document.getElementById('zone-canvas').width === 768")
     page.fill("#zone-name", "doorway")
     page.click("#new-zone")
     page.locator("#zone-canvas").scroll_into_view_if_needed()
@@ -173,8 +139,8 @@ def test_homeowner_flow(live_app: tuple[Any, dict[str, int]], browser: Any) -> N
         page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
     page.click("#finish")
     page.click("#save")
-    _wait_js(page, "document.getElementById('status').textContent.includes('Saved')")
-    _shot(page, "zones")
+    wait_js(page, "document.getElementById('status').textContent.includes('Saved')")
+    shot(page, "zones")
     config = load_config(app.config_path)
     saved = config.cameras["room"].zones["doorway"].coordinates
     assert len(saved) == 4

@@ -19,16 +19,9 @@ import cv2
 import pytest
 
 from camwatch.web import WebContext, WebServer
-from tests.conftest import ROOT, require
+from tests.support.browser import PHONE, SCREENSHOTS, wait_js
 from tests.support.web import PASSWORD, make_context, set_still, setup_and_login
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
 CAMERAS = ("front", "garden")
 
 
@@ -47,27 +40,6 @@ def server(tmp_path: Path, shared_media: Path) -> Iterator[tuple[WebContext, Web
     finally:
         web.stop()
         ctx.store.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    require(CHROMIUM.exists(), "Chromium at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "the playwright Python package (pip install playwright)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-def _wait_js(page: Any, expression: str, timeout: float = 10.0) -> None:
-    """Poll a JS expression (page.wait_for_function would need 'unsafe-eval', which the CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => Boolean({expression})"):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(100)
 
 
 def _wait_until(condition: Any, what: str, timeout: float = 5.0) -> None:
@@ -101,7 +73,7 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(web.url + "/")
-    _wait_js(page, "document.getElementById('live-state').textContent === 'live'")
+    wait_js(page, "document.getElementById('live-state').textContent === 'live'")
 
     # Armed at start, and every camera switch on.
     assert ctx.control.armed is True
@@ -112,7 +84,7 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
 
     # Disarm: the ControlState and control.json change; the switch says so.
     page.tap(ARM)
-    _wait_js(page, "document.getElementById('arm-switch').getAttribute('aria-checked') === 'false'")
+    wait_js(page, "document.getElementById('arm-switch').getAttribute('aria-checked') === 'false'")
     assert page.inner_text(ARM) == "Disarmed"
     assert ctx.control.armed is False
     assert _saved(ctx)["armed"] is False
@@ -120,7 +92,7 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
     # Detection off on one camera only (tapping the label, as a thumb would).
     page.tap('article[data-camera="garden"] label:has(input[data-switch="detect"])')
     _wait_until(lambda: ctx.control.get("garden", "detect") is False, "garden detection off")
-    _wait_js(page, f"!document.querySelector('{_switch('garden', 'detect')}').disabled")
+    wait_js(page, f"!document.querySelector('{_switch('garden', 'detect')}').disabled")
     assert _saved(ctx)["cameras"]["garden"]["detect"] is False
     assert ctx.control.get("front", "detect") is True and ctx.control.get("garden", "motion") is True
     assert not page.is_checked(_switch("garden", "detect"))
@@ -132,11 +104,11 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
     assert not page.is_checked(_switch("garden", "detect")) and page.is_checked(_switch("front", "detect"))
 
     # A change made elsewhere (MQTT, API) reaches the open page over the live stream.
-    _wait_js(page, "document.getElementById('live-state').textContent === 'live'")
+    wait_js(page, "document.getElementById('live-state').textContent === 'live'")
     ctx.control.set("front", "snapshots", False)
     ctx.control.set(None, "armed", True)
-    _wait_js(page, f"!document.querySelector('{_switch('front', 'snapshots')}').checked")
-    _wait_js(page, "document.getElementById('arm-switch').getAttribute('aria-checked') === 'true'")
+    wait_js(page, f"!document.querySelector('{_switch('front', 'snapshots')}').checked")
+    wait_js(page, "document.getElementById('arm-switch').getAttribute('aria-checked') === 'true'")
 
     # Usable on a phone: no sideways scrolling, switches at least 40 px tall to tap.
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -155,7 +127,7 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
     assert page.inner_text('[data-field="armed-text"]') == "armed"
     assert "No schedule" in page.inner_text("#schedule")
     page.click(ARM)
-    _wait_js(page, "document.querySelector('[data-field=\"armed-text\"]').textContent === 'disarmed'")
+    wait_js(page, "document.querySelector('[data-field=\"armed-text\"]').textContent === 'disarmed'")
     assert ctx.control.armed is False and _saved(ctx)["armed"] is False
 
     assert not problems, f"browser errors: {problems}"
