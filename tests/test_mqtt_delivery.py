@@ -225,3 +225,38 @@ def test_tls_untrusted_certificate_refused_and_trusted_ca_works(data_dir: Path, 
         sink2.stop()
         sub.close()
     assert PASSWORD not in caplog.text
+
+
+def test_mutual_tls_client_certificate(data_dir: Path) -> None:
+    """A broker that demands a client certificate: the configured cert/key pair gets in,
+    no certificate (or one signed by another CA) is refused with a clear error."""
+    require_mosquitto()
+    with MosquittoBroker(users={"cam": PASSWORD}, require_client_cert=True) as broker:
+        assert broker.tls_port is not None
+        common = {"username": "cam", "password": PASSWORD, "ca_file": str(broker.ca_path)}
+        for label, extra in (
+            ("no client certificate", {}),
+            ("certificate from another CA", {"cert_file": str(broker.untrusted_client_cert),
+                                             "key_file": str(broker.untrusted_client_key)}),
+        ):
+            refused = make_config(broker.tls_port, **common, **extra)
+            state = make_state(refused)
+            sink = MqttSink(refused, state, make_control(refused, data_dir), data_dir)
+            sink.start()
+            error = _wait_state(state, "error", lambda v: bool(v))
+            assert state.mqtt["connected"] is False, label
+            assert "mqtt.cert_file" in error or "TLS" in error, (label, error)
+            sink.stop(timeout=0.5)
+
+        good = make_config(broker.tls_port, **common, cert_file=str(broker.client_cert), key_file=str(broker.client_key))
+        state = make_state(good)
+        sub = Subscriber(broker.port, ["camwatch/events"], auth=("cam", PASSWORD))
+        sink = MqttSink(good, state, make_control(good, data_dir), data_dir)
+        sink.start()
+        _wait_state(state, "connected", lambda v: v is True)
+        event = person_event()
+        sink.handle(TOPIC_EVENT, message("new", event))
+        got = sub.wait_for(lambda: sub.on("camwatch/events"), what="event over mutual TLS")
+        assert got[0].json()["event"]["id"] == event.id
+        sink.stop()
+        sub.close()

@@ -211,6 +211,14 @@ class MqttConnection:
                 self._report("stopped", f"MQTT disconnected from {self.where}", level=logging.INFO)
             if self.on_disconnected is not None:
                 self.on_disconnected()
+        elif self._started:
+            # Closed before CONNACK: with TLS 1.3 a missing or untrusted client certificate
+            # shows up here, after the client's side of the handshake already succeeded.
+            hint = "; check mqtt.cert_file and mqtt.key_file" if self.config.use_tls else ""
+            self._report(
+                f"closed:{reason}",
+                f"MQTT broker {self.where} closed the connection before accepting the login ({reason}){hint}",
+            )
 
     def _on_message(self, _client: Any, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_message is not None:
