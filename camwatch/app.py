@@ -82,6 +82,7 @@ class Camwatch:
         self.faces_embedder: Any = None
         self.faces_gallery: Any = None
         self.faces_finder: Any = None
+        self.faces_available = False
         if config.faces.enabled:
             self._setup_faces()
         self.pipelines: dict[str, CameraPipeline] = {}
@@ -105,12 +106,24 @@ class Camwatch:
 
     # --------------------------------------------------------------- helpers
     def _setup_faces(self) -> None:
-        """One embedder and gallery shared by every camera and the web UI."""
+        """One embedder and gallery shared by every camera and the web UI.
+
+        Missing face models switch face alerts off for the whole run with one warning (and
+        a line on the System page), instead of an error per camera.
+        """
         from camwatch.faces.enrol import FaceFinder
         from camwatch.faces.gallery import FaceGallery
         from camwatch.faces.stage import resolve_model
+        from camwatch.models import ModelError
 
         faces = self.config.faces
+        try:
+            models = [resolve_model(self.data_dir, faces.model), resolve_model(self.data_dir, faces.face_camera_model)]
+        except ModelError as exc:
+            _LOGGER.warning("face alerts off: %s", exc)
+            self.state.add_error("faces", f"face alerts off: {exc}")
+            self.faces_available = False
+            return
         try:
             from camwatch.faces.embedder import load_embedder
 
@@ -118,11 +131,8 @@ class Camwatch:
         except Exception as exc:
             _LOGGER.warning("face recognition unavailable (%s); face alerts only", exc)
         self.faces_gallery = FaceGallery(self.data_dir, self.faces_embedder)
-        try:
-            models = [resolve_model(self.data_dir, faces.model), resolve_model(self.data_dir, faces.face_camera_model)]
-            self.faces_finder = FaceFinder(list(dict.fromkeys(models)), faces.min_score)
-        except Exception as exc:
-            _LOGGER.error("face models missing: %s", exc)
+        self.faces_finder = FaceFinder(list(dict.fromkeys(models)), faces.min_score)
+        self.faces_available = True
 
     def _add_hooks(self, pipeline: CameraPipeline) -> None:
         """Optional stages (faces, tamper, loitering, unusual activity) attach here."""

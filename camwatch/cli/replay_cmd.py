@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from camwatch.cli.common import CliError, load
+from camwatch.cli.common import CliError, data_dir_for, load
 from camwatch.config import CamwatchConfig, parse_config
 from camwatch.const import TOPIC_EVENT
 
@@ -75,8 +75,14 @@ def replay_command(args: argparse.Namespace) -> int:
     if start_time is None:
         start_time = float(int(time.time()))
     config, camera = _replay_config(args)
+    base_config = load(args) if args.config else None
     with tempfile.TemporaryDirectory(prefix="camwatch-replay-") as tmp:
         data_dir = args.data_dir or Path(tmp)
+        if args.data_dir is None:
+            # A scratch store, but the installed models (detector, faces) of the live data dir.
+            installed = data_dir_for(base_config) / "models"
+            if installed.is_dir():
+                (data_dir / "models").symlink_to(installed, target_is_directory=True)
         app = Camwatch(config, data_dir=data_dir, with_web=False, with_mqtt=False,
                        start_time=start_time)
         seen: list[dict[str, Any]] = []
@@ -132,8 +138,8 @@ def _describe(kind: str, ev: dict[str, Any], start: float) -> str:
     t = (ev["end_time"] if kind == "end" else ev["start_time"]) - start
     what = ev["label"] if ev.get("kind", "object") == "object" else f"{ev.get('subtype')} ({ev.get('severity')})"
     extra = f" zones={ev['zones_entered']}" if ev.get("zones_entered") else ""
-    if ev.get("sub_label"):
-        extra += f" face={ev['sub_label']}"
+    if ev.get("has_face"):
+        extra += f" face={ev.get('sub_label') or 'seen'} ({ev.get('face_score') or 0:.2f})"
     if ev.get("description"):
         extra += f" — {ev['description']}"
     return f"{t:10.2f}s {kind:6s} {ev['camera']} {what} {ev.get('top_score', 0):.2f} id={ev['id']}{extra}"

@@ -171,7 +171,7 @@ def attach_hooks(app: Camwatch, pipeline: CameraPipeline) -> None:
     cam = config.cameras[pipeline.name]
     shared = _shared(app)
     pipeline.alert_policy = shared["policy"]
-    if config.faces.enabled and cam.faces.enabled:
+    if config.faces.enabled and cam.faces.enabled and app.faces_available:
         try:
             from camwatch.faces.stage import FaceStage
 
