@@ -211,7 +211,7 @@ class MqttConnection:
                 self._report("stopped", f"MQTT disconnected from {self.where}", level=logging.INFO)
             if self.on_disconnected is not None:
                 self.on_disconnected()
-        elif self._started:
+        elif self._started and self._status != "refused":
             # Closed before CONNACK: with TLS 1.3 a missing or untrusted client certificate
             # shows up here, after the client's side of the handshake already succeeded.
             hint = "; check mqtt.cert_file and mqtt.key_file" if self.config.use_tls else ""

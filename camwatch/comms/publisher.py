@@ -90,6 +90,7 @@ class MqttSink:
         self._cursor = 0  # highest outbox id handed to paho
         self._wake = threading.Event()
         self._resync = threading.Event()
+        self._reconnected = threading.Event()  # set by a (re)connect: unacked rows are sent again
         self._stop = threading.Event()
         self._motion_off: dict[str, float] = {}  # camera → monotonic deadline of a delayed OFF
         self._motion_lock = threading.Lock()
@@ -313,6 +314,7 @@ class MqttSink:
     # ------------------------------------------------------- broker callbacks
     def _on_connected(self) -> None:
         self.connection.subscribe([*self.topics.command_subscriptions(), self.topics.ha_status])
+        self._reconnected.set()
         self._resync.set()
         self._wake.set()
 
@@ -341,6 +343,9 @@ class MqttSink:
                 self._motion_timers()
                 if not self.connection.connected.is_set():
                     continue
+                if self._reconnected.is_set():
+                    self._reconnected.clear()
+                    self._rewind()
                 if self._resync.is_set():
                     self._resync.clear()
                     self._publish_all_state()
@@ -363,6 +368,15 @@ class MqttSink:
         if done:
             self.outbox.delete(done)
             self.published_events += len(done)
+
+    def _rewind(self) -> None:
+        """After a reconnect, send the unacknowledged rows again, oldest first, before newer
+        ones. paho re-sends its own copies only after its connect callback, which would let
+        a newer row overtake them; the copies that arrive twice are QoS 1 duplicates that
+        subscribers drop by event id and type."""
+        if self._inflight:
+            self._cursor = min(self._inflight.values()) - 1
+            self._inflight.clear()
 
     def _drain(self) -> None:
         while len(self._inflight) < INFLIGHT_WINDOW and self.connection.connected.is_set():
