@@ -33,6 +33,9 @@ from camwatch.sources.base import (
 from camwatch.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
+_FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+_USER_ENV = frozenset(k for k in os.environ if k == _FFMPEG_OPTIONS)  # set before camwatch started
+_OPEN_LOCK = threading.Lock()
 
 
 class SourceError(RuntimeError):
@@ -127,15 +130,25 @@ class CameraSource:
             index = int(self.url[len("/dev/video") :]) if self.url.startswith("/dev/video") else int(self.url)
             cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
         else:
-            if self.kind is SourceKind.STREAM and self.url.lower().startswith("rtsp"):
-                os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"rtsp_transport;{opts.rtsp_transport}")
             params = [
                 cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
                 int(opts.open_timeout * 1000),
                 cv2.CAP_PROP_READ_TIMEOUT_MSEC,
                 int(opts.read_timeout * 1000),
             ]
-            cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+            rtsp = self.kind is SourceKind.STREAM and self.url.lower().startswith("rtsp")
+            # OpenCV reads FFmpeg options from the environment when it opens a capture: set this
+            # camera's RTSP transport for its own open only (unless the user set the variable).
+            # (RTSP opens are serialised for that; files and other streams never wait.)
+            if rtsp and _FFMPEG_OPTIONS not in _USER_ENV:
+                with _OPEN_LOCK:
+                    os.environ[_FFMPEG_OPTIONS] = f"rtsp_transport;{opts.rtsp_transport}"
+                    try:
+                        cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+                    finally:
+                        os.environ.pop(_FFMPEG_OPTIONS, None)
+            else:
+                cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
             raise OSError(self._open_error())

@@ -185,12 +185,12 @@ class ObjectTracker:
             _LOGGER.debug("%s %s back in view (similarity %.2f)", best.obj.label, best.obj.id, best_sim)
             best.obj.velocity = (0.0, 0.0)
             best.obj.last_seen = ts  # no velocity from the jump
-            self._hit(best, det, ts)
+            self._hit(best, det, ts, look)
         return left
 
     def _appearance(self, box: Sequence[float]) -> np.ndarray | None:
         frame = self._frame
-        if frame is None:
+        if frame is None or self.tracking.reentry_seconds <= 0:  # only re-identification uses it
             return None
         h, w = frame.shape[:2]
         x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
@@ -222,7 +222,7 @@ class ObjectTracker:
         self._tracks[obj.id] = _Track(obj, det.box, ts, ts, self._appearance(det.box))
         self._maybe_confirm(obj)
 
-    def _hit(self, track: _Track, det: Detection, ts: float) -> None:
+    def _hit(self, track: _Track, det: Detection, ts: float, look: np.ndarray | None = None) -> None:
         obj = track.obj
         dt = ts - obj.last_seen
         if dt > 0:
@@ -231,7 +231,8 @@ class ObjectTracker:
             a = _VELOCITY_SMOOTHING
             obj.velocity = (a * vx + (1 - a) * obj.velocity[0], a * vy + (1 - a) * obj.velocity[1])
         obj.box = det.box
-        look = self._appearance(det.box)
+        if look is None:
+            look = self._appearance(det.box)
         if look is not None:
             track.appearance = look if track.appearance is None else 0.7 * track.appearance + 0.3 * look
         obj.score = det.score
