@@ -15,6 +15,17 @@ MODELS = SHARED / "models"
 MEDIA = SHARED / "media"
 SSD_MODEL = MODELS / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite"
 COCO_LABELS = MODELS / "coco_labels.txt"
+# Facts about the shared clips, counted by eye (see tests/test_replay.py).
+# one-by-one-person-detection.mp4: six visitors, one at a time (seconds into the clip).
+ONE_BY_ONE_VISITS = [(5, 20), (23, 44), (50, 70), (75, 87), (92, 120), (124, 137)]
+# Clips where only the light changes (the last two also hold a person in the dark).
+LIGHT_CLIPS = (
+    "light-dark.h264",
+    "alternating-light.h264",
+    "total-darkness-to-light.h264",
+    "lightout-after-movement.h264",
+    "dark-stand.h264",
+)
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

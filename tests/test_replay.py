@@ -21,11 +21,11 @@ from pathlib import Path
 import cv2
 import pytest
 
-from tests.conftest import MEDIA, SSD_MODEL
+from tests.conftest import MEDIA, ONE_BY_ONE_VISITS, SSD_MODEL
 
 START = "2026-01-05T12:00:00"  # a Monday noon: a fixed clock makes events reproducible
 
-PEOPLE = [(5, 20), (23, 44), (50, 70), (75, 87), (92, 120), (124, 137)]
+PEOPLE = ONE_BY_ONE_VISITS
 
 
 def replay(clip: Path, *extra: str, data_dir: Path | None = None, config: Path | None = None) -> tuple[list, dict]:

@@ -30,21 +30,14 @@ import pytest
 
 from camwatch.anomaly.simulate import EXPECTED_STATE, Scenario, sample_clip
 from camwatch.config.anomaly import TamperConfig
-from tests.conftest import MEDIA, SSD_MODEL
+from tests.conftest import LIGHT_CLIPS, MEDIA, ONE_BY_ONE_VISITS, SSD_MODEL
 
 START = "2026-01-05T12:00:00"  # a Monday noon
 TAMPER_SOURCE = "one-by-one-person-detection.mp4"
 TAMPER_START = 6.0
 TAMPER_RAMP = 1.5
 CLIP_FPS = 10.0
-LIGHT_CLIPS = (
-    "light-dark.h264",
-    "alternating-light.h264",
-    "total-darkness-to-light.h264",
-    "lightout-after-movement.h264",
-    "dark-stand.h264",
-)
-VISITS = [(5, 20), (23, 44), (50, 70), (75, 87), (92, 120), (124, 137)]
+VISITS = ONE_BY_ONE_VISITS
 
 
 def replay(clip: Path, *extra: str, start: str = START) -> tuple[list[dict], dict]:

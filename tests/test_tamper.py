@@ -11,14 +11,8 @@ from camwatch.anomaly.simulate import EXPECTED_STATE, KINDS, Scenario, cover, sa
 from camwatch.anomaly.tamper import TamperChange, TamperDetector
 from camwatch.config.anomaly import TamperConfig
 from camwatch.events.model import EventMessage
+from tests.conftest import LIGHT_CLIPS
 
-LIGHT_CLIPS = (
-    "light-dark.h264",
-    "alternating-light.h264",
-    "total-darkness-to-light.h264",
-    "lightout-after-movement.h264",
-    "dark-stand.h264",
-)
 TAMPER_CLIPS = ("one-by-one-person-detection.mp4", "highway_cctv_video02.avi", "car-detection.mp4")
 START = 6.0
 
