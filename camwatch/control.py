@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from camwatch.atomic import write_atomic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -119,10 +120,7 @@ class ControlState:
     def _save(self) -> None:
         if self._path is None:
             return
-        tmp = self._path.with_suffix(".tmp")
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(self._state, indent=1), encoding="utf-8")
-            os.replace(tmp, self._path)
+            write_atomic(self._path, json.dumps(self._state, indent=1))
         except OSError as exc:  # a full disk must not lose the in-memory change
             _LOGGER.error("cannot save control state to %s: %s", self._path, exc)

@@ -1,7 +1,7 @@
 """The model manager: manifest, download with SHA-256 check, offline import, verify.
 
 Weights never live in the repository. ``pull`` downloads over HTTPS with retries and a
-progress bar into ``<data_dir>/models`` (atomic: ``.part`` file, hash check, rename) and
+progress bar into ``<data_dir>/models`` (atomic: hidden temporary file, hash check, rename) and
 refuses a file whose SHA-256 differs; ``import`` copies a local file after the same check.
 An entry without a known hash needs an explicit ``sha256`` from the user.
 """
@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from camwatch.atomic import replacing
 from camwatch.const import MODELS_MANIFEST
 
 _LOGGER = logging.getLogger(__name__)
@@ -169,27 +170,24 @@ class ModelManager:
             _LOGGER.info("%s is already present and verified", spec.file)
             return target
         self.directory.mkdir(parents=True, exist_ok=True)
-        part = target.with_name(target.name + ".part")
-        last_error: Exception | None = None
-        for attempt in range(1, retries + 1):
-            try:
-                self._download(source, part, timeout, progress)
-                break
-            except (urllib.error.URLError, OSError, ModelError) as exc:
-                last_error = exc
-                _LOGGER.warning("download of %s failed (attempt %d/%d): %s", spec.file, attempt, retries, exc)
-                if attempt < retries:
-                    time.sleep(min(2 ** (attempt - 1), 10))
-        else:
-            part.unlink(missing_ok=True)
-            raise ModelError(f"cannot download {spec.file} from {source}: {last_error}")
-        actual = sha256_of(part)
-        if actual != expected:
-            part.unlink(missing_ok=True)
-            raise ModelError(
-                f"SHA-256 mismatch for {spec.file}: expected {expected}, got {actual}; the file was discarded"
-            )
-        os.replace(part, target)
+        with replacing(target) as part:  # only a complete file with the right hash replaces the target
+            last_error: Exception | None = None
+            for attempt in range(1, retries + 1):
+                try:
+                    self._download(source, part, timeout, progress)
+                    break
+                except (urllib.error.URLError, OSError, ModelError) as exc:
+                    last_error = exc
+                    _LOGGER.warning("download of %s failed (attempt %d/%d): %s", spec.file, attempt, retries, exc)
+                    if attempt < retries:
+                        time.sleep(min(2 ** (attempt - 1), 10))
+            else:
+                raise ModelError(f"cannot download {spec.file} from {source}: {last_error}")
+            actual = sha256_of(part)
+            if actual != expected:
+                raise ModelError(
+                    f"SHA-256 mismatch for {spec.file}: expected {expected}, got {actual}; the file was discarded"
+                )
         return target
 
     @staticmethod
@@ -241,9 +239,8 @@ class ModelManager:
             raise ModelError(f"SHA-256 mismatch for {source}: expected {expected}, got {actual}; not imported")
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / spec.file
-        tmp = target.with_name(target.name + ".part")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        with replacing(target) as tmp:
+            shutil.copyfile(source, tmp)
         return target
 
     def _match(self, source: Path, name: str | None, digest: str) -> ModelFile | None:

@@ -16,7 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from camwatch.config.root import CamwatchConfig
 from camwatch.control import ControlState
-from camwatch.events.model import Event, EventMessage, new_event_id
+from camwatch.events.model import Event, EventMessage
+from camwatch.ids import new_event_id
 from camwatch.state import RuntimeState
 from tests.conftest import require
 from tests.support.mosquitto import mosquitto_available

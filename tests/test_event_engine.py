@@ -10,8 +10,8 @@ import pytest
 
 from camwatch.config.camera import CameraConfig
 from camwatch.events.engine import EventEngine, snapshot_quality, touches_edge
-from camwatch.events.model import new_event_id
 from camwatch.events.snapshots import SnapshotWriter, event_id_of, snapshot_path
+from camwatch.ids import new_event_id
 from camwatch.track.model import TrackedObject
 
 INSIDE = (120.0, 80.0, 400.0, 560.0)  # Grace Hopper, clear of the 512x600 frame's borders

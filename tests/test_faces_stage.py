@@ -12,8 +12,9 @@ import pytest
 from camwatch.config.root import CamwatchConfig
 from camwatch.detectors.base import Detection
 from camwatch.faces.blazeface import BlazeFaceDetector, anchors_for, ssd_anchors
-from camwatch.faces.quality import QualityGate, fraction_inside
+from camwatch.faces.quality import QualityGate
 from camwatch.faces.stage import FaceResult, FaceStage
+from camwatch.geometry import covered_share, iou
 from camwatch.track.model import TrackedObject
 from tests.conftest import MODELS, require
 
@@ -48,8 +49,8 @@ class IouTracker:
     def update(self, detections: list[Detection], ts: float, size: tuple[int, int]) -> list[TrackedObject]:
         live = []
         for det in detections:
-            best = max(self.objects, key=lambda o: _iou(o.box, det.box), default=None)
-            if best is None or _iou(best.box, det.box) < 0.3 or best in live:
+            best = max(self.objects, key=lambda o: iou(o.box, det.box), default=None)
+            if best is None or iou(best.box, det.box) < 0.3 or best in live:
                 self.count += 1
                 best = TrackedObject(f"p{self.count}", "door", det.label, det.box, det.score, ts, ts, size)
                 best.confirmed = True
@@ -57,12 +58,6 @@ class IouTracker:
             live.append(best)
         self.objects = live
         return live
-
-
-def _iou(a, b) -> float:
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def read_frames(path: Path, step: int = 1) -> list[np.ndarray]:
@@ -127,7 +122,7 @@ def test_face_jpg_faces_on_the_people(face_models, shared_media: Path, detector,
         assert any(abs(r.box[0] - left) < 30 and r.score > 0.9 for _, r in results), left
     for person, face in results:
         assert face.score >= 0.7
-        assert fraction_inside(face.box, person.box) >= 0.8
+        assert covered_share(face.box, person.box) >= 0.8
         assert face.crop_bgr.ndim == 3 and min(face.crop_bgr.shape[:2]) >= 60
         assert face.name is None  # recognition off
 
@@ -162,7 +157,7 @@ def test_face_alert_for_each_person(face_models, shared_media, detector, data_di
     sides = {((r.box[0] + r.box[2]) / 2) > width / 2 for _, r in results}
     assert len(sides) == 2, f"faces only on one side in {clip}"
     assert len({o.id for o, _ in results}) >= min_people
-    assert all(r.score >= 0.7 and fraction_inside(r.box, o.box) >= 0.8 for o, r in results)
+    assert all(r.score >= 0.7 and covered_share(r.box, o.box) >= 0.8 for o, r in results)
 
 
 @pytest.mark.parametrize("clip", LIGHT_CLIPS)
@@ -237,6 +232,6 @@ def test_face_camera_searches_the_whole_frame(face_models, shared_media, detecto
     results = run_clip(stage, detector, [frame])
     for left in (128, 249):  # both front faces, found by the full-range model on the whole frame
         assert any(abs(r.box[0] - left) < 30 for _, r in results), left
-    assert all(fraction_inside(r.box, o.box) >= 0.8 for o, r in results)
+    assert all(covered_share(r.box, o.box) >= 0.8 for o, r in results)
     assert len({o.id for o, _ in results}) == len(results)  # one face per person
     assert stage.frame_detector is not None and stage.frame_detector.inference_ms > 0

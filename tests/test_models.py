@@ -44,7 +44,7 @@ def test_pull_downloads_verifies_and_installs(server, data_dir):
     assert sha256_of(path) == sha256_of(SSD_MODEL)
     assert "100%" in progress.getvalue()
     assert manager.status(SSD) == "ok"
-    assert not list((data_dir / "models").glob("*.part"))
+    assert [p.name for p in (data_dir / "models").iterdir()] == [SSD_MODEL.name]  # no temporary file left
 
 
 def test_pull_refuses_a_corrupted_file(server, data_dir):
@@ -52,8 +52,7 @@ def test_pull_refuses_a_corrupted_file(server, data_dir):
     manager = ModelManager(data_dir)
     with pytest.raises(ModelError, match="SHA-256 mismatch"):
         manager.pull(SSD, url=url_of(server, SSD_MODEL.name), retries=1)
-    assert not (data_dir / "models" / SSD_MODEL.name).exists()
-    assert not list((data_dir / "models").glob("*.part"))
+    assert list((data_dir / "models").iterdir()) == []  # neither the model nor a temporary file
 
 
 def test_interrupted_download_is_retried_then_fails_cleanly(server, data_dir):
@@ -61,7 +60,7 @@ def test_interrupted_download_is_retried_then_fails_cleanly(server, data_dir):
     manager = ModelManager(data_dir)
     with pytest.raises(ModelError, match="cannot download"):
         manager.pull(SSD, url=url_of(server, SSD_MODEL.name), retries=2)
-    assert not (data_dir / "models" / SSD_MODEL.name).exists()
+    assert list((data_dir / "models").iterdir()) == []  # neither the model nor a temporary file
     assert len(server.requests_for(SSD_MODEL.name)) == 2
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from camwatch.config.zones import ZoneConfig
 from camwatch.track.model import TrackedObject
-from camwatch.zones import ZoneTracker
+from camwatch.track.zones import ZoneTracker
 
 FRAME = (1000, 500)
 # A square in the middle of the frame: x 400..600, y 200..400.

@@ -14,7 +14,8 @@ from camwatch.anomaly.activity import Unusual
 from camwatch.anomaly.loitering import Loitering
 from camwatch.anomaly.tamper import TamperChange
 from camwatch.const import EVENT_END, EVENT_NEW
-from camwatch.events.model import Event, EventMessage, new_event_id
+from camwatch.events.model import Event, EventMessage
+from camwatch.ids import new_event_id
 
 _LOGGER = logging.getLogger(__name__)
 

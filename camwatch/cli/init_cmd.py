@@ -6,8 +6,8 @@ import argparse
 import glob
 import os
 import sys
-from pathlib import Path
 
+from camwatch.atomic import write_atomic
 from camwatch.cli.common import CliError
 from camwatch.config import config_path, load_config
 
@@ -80,10 +80,7 @@ def init_command(args: argparse.Namespace) -> int:
         print("no USB camera found: edit the example RTSP URL in the config", file=sys.stderr)
     cameras = "".join(CAMERA.format(name=f"camera_{i + 1}", url=u) for i, u in enumerate(urls))
     text = TEMPLATE.format(path=path, cameras=cameras)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text, durable=True)
     print(f"wrote {path}")
     try:
         os.environ.setdefault("CAMWATCH_CAMERA_PASSWORD", "")

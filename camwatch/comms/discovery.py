@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from camwatch import __version__
+from camwatch.atomic import write_atomic
 from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, Topics
 from camwatch.config.camera import CameraConfig
 from camwatch.config.root import CamwatchConfig
@@ -192,10 +192,7 @@ class DiscoveryRecord:
         return {t for t in data.get("topics", []) if isinstance(t, str)}
 
     def save(self, topics: set[str]) -> None:
-        tmp = self.path.with_suffix(".tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"topics": sorted(topics)}, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps({"topics": sorted(topics)}, indent=1))
         except OSError as exc:
             _LOGGER.error("cannot save discovery record %s: %s", self.path, exc)

@@ -63,7 +63,7 @@ class ObjectFilter(Section):
     mask: list[Polygon] = Field(
         default_factory=list,
         title="Object masks",
-        description="Polygons where an object's bottom centre is ignored.",
+        description="Polygons where an object's bottom centre is ignored (shares of the frame when every value lies in 0..1, else pixels).",
     )
 
 

@@ -57,7 +57,7 @@ class MotionConfig(Section):
     mask: list[Polygon] = Field(
         default_factory=list,
         title="Motion masks",
-        description="Polygons (pixels, or 0..1 relative) where motion is ignored.",
+        description="Polygons where motion is ignored (shares of the frame when every value lies in 0..1, else pixels).",
     )
 
     @field_validator("mask")

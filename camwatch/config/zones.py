@@ -10,7 +10,7 @@ from camwatch.config.base import Section
 class ZoneConfig(Section):
     coordinates: list[tuple[float, float]] = Field(
         title="Polygon",
-        description="Polygon corners as [x, y]: pixels, or 0..1 relative to the frame when every value is <= 1.",
+        description="Polygon corners as [x, y]: shares of the frame when every value lies in 0..1, else pixels.",
     )
     objects: list[str] = Field(
         default_factory=list, title="Labels", description="Labels this zone cares about; empty means every tracked label."

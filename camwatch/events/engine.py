@@ -27,6 +27,7 @@ from camwatch.config.camera import CameraConfig
 from camwatch.const import EVENT_END, EVENT_NEW, EVENT_UPDATE
 from camwatch.events.model import Event, EventMessage
 from camwatch.events.snapshots import SnapshotWriter, ZonePolygons
+from camwatch.geometry import polygon_to_pixels
 from camwatch.track.model import TrackedObject
 
 _LOGGER = logging.getLogger(__name__)
@@ -224,14 +225,10 @@ class EventEngine:
 
     def _zone_polygons(self, frame_size: tuple[int, int]) -> ZonePolygons:
         if self._zone_cache is None or self._zone_cache[0] != frame_size:
-            width, height = frame_size
-            polys = []
-            for name, zone in self.config.zones.items():
-                points = zone.coordinates
-                relative = all(0 <= x <= 1 and 0 <= y <= 1 for x, y in points)
-                if relative:
-                    points = [(x * width, y * height) for x, y in points]
-                polys.append((name, points))
+            polys = [
+                (name, [(float(x), float(y)) for x, y in polygon_to_pixels(zone.coordinates, frame_size)])
+                for name, zone in self.config.zones.items()
+            ]
             self._zone_cache = (frame_size, polys)
         return self._zone_cache[1]
 

@@ -2,19 +2,14 @@
 
 An event is the life of one confirmed object (kind ``object``) or one anomaly (kind
 ``anomaly``). It is announced as ``new``, then ``update`` on significant changes only,
-then ``end``. ``to_dict()`` is the JSON shape published over MQTT and the API.
+then ``end``. ``to_dict()`` is the JSON shape published over MQTT and the API. The id is
+the tracked object's (:func:`camwatch.ids.new_event_id`).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-
-def new_event_id(ts: float) -> str:
-    """A unique, time-sortable id: ``<unix seconds>.<6 decimals>-<random>``."""
-    return f"{ts:.6f}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(slots=True)

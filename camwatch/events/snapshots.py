@@ -15,10 +15,8 @@ called so that retention can free space at once.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +25,8 @@ from typing import Literal
 
 import cv2
 import numpy as np
+
+from camwatch.atomic import write_atomic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class SnapshotWriter:
                     ok, buffer = cv2.imencode(".jpg", image, params)
                     if not ok:
                         raise OSError(errno.EINVAL, "JPEG encoding failed")
-                    _write_atomic(path, buffer.tobytes())
+                    write_atomic(path, buffer.tobytes())
                 self.saved += 1
                 self._disk_full = False
                 if self._failing:
@@ -235,13 +235,3 @@ class SnapshotWriter:
         return self._disk_full
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise

@@ -23,6 +23,7 @@ import numpy as np
 
 from camwatch.detectors.base import Box
 from camwatch.detectors.runtime import select_runtime
+from camwatch.geometry import iou
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -90,14 +91,6 @@ def anchors_for(input_size: int, num_anchors: int) -> np.ndarray:
     if len(anchors) != num_anchors:
         raise ValueError(f"anchor layout gives {len(anchors)} anchors, model has {num_anchors}")
     return anchors
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray, iou_threshold: float) -> list[int]:

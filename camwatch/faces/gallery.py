@@ -23,7 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from camwatch.atomic import write_atomic
 from camwatch.faces.embedder import FaceEmbedder
+from camwatch.geometry import grow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -194,9 +196,7 @@ class FaceGallery:
             )
             sample_id = int(cursor.lastrowid or 0)
             relative = f"{person.id}/{sample_id}.jpg"
-            tmp = self.directory / f"{relative}.tmp"
-            tmp.write_bytes(jpeg.tobytes())
-            tmp.replace(self.directory / relative)
+            write_atomic(self.directory / relative, jpeg.tobytes())
             self._db.execute("UPDATE samples SET file = ? WHERE id = ?", (relative, sample_id))
             self._cache = None
         _LOGGER.info("gallery: enrolled a face for %s (%s)", person.name, source)
@@ -267,10 +267,9 @@ CROP_MARGIN = 0.25
 
 def _face_crop(image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     h, w = image_bgr.shape[:2]
-    x1, y1, x2, y2 = box
-    dx, dy = (x2 - x1) * CROP_MARGIN, (y2 - y1) * CROP_MARGIN
-    left, top = max(0, int(x1 - dx)), max(0, int(y1 - dy))
-    right, bottom = min(w, int(x2 + dx)), min(h, int(y2 + dy))
+    x1, y1, x2, y2 = grow(box, CROP_MARGIN)
+    left, top = max(0, int(x1)), max(0, int(y1))
+    right, bottom = min(w, int(x2)), min(h, int(y2))
     if right - left < 2 or bottom - top < 2:
         raise GalleryError("the face box lies outside the image")
     return image_bgr[top:bottom, left:right].copy()

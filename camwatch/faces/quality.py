@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from camwatch.detectors.base import Box
+from camwatch.geometry import covered_share
 
 #: Crops are scaled to this side before measuring sharpness, so the figure does not
 #: depend on how large the face is in the frame.
@@ -28,16 +29,6 @@ def sharpness(crop_bgr: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def fraction_inside(inner: Box, outer: Box) -> float:
-    """Share of ``inner``'s area that lies inside ``outer`` (0..1)."""
-    area = max(0.0, inner[2] - inner[0]) * max(0.0, inner[3] - inner[1])
-    if area <= 0:
-        return 0.0
-    ix = max(0.0, min(inner[2], outer[2]) - max(inner[0], outer[0]))
-    iy = max(0.0, min(inner[3], outer[3]) - max(inner[1], outer[1]))
-    return ix * iy / area
-
-
 def clip_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
     x1, y1, x2, y2 = box
     return (
@@ -46,13 +37,6 @@ def clip_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
         int(max(0, min(width, round(x2)))),
         int(max(0, min(height, round(y2)))),
     )
-
-
-def expand(box: Box, margin: float) -> Box:
-    """``box`` grown by ``margin`` of its width/height on every side."""
-    x1, y1, x2, y2 = box
-    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
-    return (x1 - dx, y1 - dy, x2 + dx, y2 + dy)
 
 
 @dataclass(frozen=True)
@@ -70,7 +54,7 @@ class QualityGate:
             return "score"
         if min(box[2] - box[0], box[3] - box[1]) < self.min_size:
             return "size"
-        if person_box is None or fraction_inside(box, person_box) < self.min_inside:
+        if person_box is None or covered_share(box, person_box) < self.min_inside:
             return "no_person"
         if sharpness(crop_bgr) < self.min_sharpness:
             return "blur"

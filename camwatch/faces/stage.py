@@ -22,7 +22,8 @@ from camwatch.detectors.base import Box
 from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.embedder import FaceEmbedder, load_embedder
 from camwatch.faces.gallery import CROP_MARGIN, FaceGallery
-from camwatch.faces.quality import QualityGate, clip_box, expand, fraction_inside
+from camwatch.faces.quality import QualityGate, clip_box
+from camwatch.geometry import covered_share, grow
 from camwatch.models import ModelError, ModelManager
 from camwatch.track.model import TrackedObject
 
@@ -156,7 +157,7 @@ class FaceStage:
     @staticmethod
     def _owner(face: Box, persons: list[TrackedObject]) -> TrackedObject | None:
         """The smallest person box holding the face, if any."""
-        holding = [p for p in persons if fraction_inside(face, p.box) >= 0.8]
+        holding = [p for p in persons if covered_share(face, p.box) >= 0.8]
         return min(holding, key=lambda p: p.area) if holding else None
 
     def _best(
@@ -170,7 +171,7 @@ class FaceStage:
             if reason is not None:
                 self.rejected[reason] += 1
                 continue
-            cx1, cy1, cx2, cy2 = clip_box(expand(face.box, CROP_MARGIN), width, height)
+            cx1, cy1, cx2, cy2 = clip_box(grow(face.box, CROP_MARGIN), width, height)
             result = FaceResult(person.id, face.score, face.box, frame_bgr[cy1:cy2, cx1:cx2].copy())
             self._recognise(frame_bgr, face, result, ts)
             return result

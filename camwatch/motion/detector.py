@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from camwatch.config.motion import MotionConfig
-from camwatch.zones import polygon_to_pixels
+from camwatch.geometry import polygon_to_pixels
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -23,13 +23,14 @@ from camwatch.events.bus import EventBus
 from camwatch.events.engine import EventEngine
 from camwatch.events.model import EventMessage
 from camwatch.events.snapshots import SnapshotWriter
+from camwatch.geometry import covered_share, grow, polygon_to_pixels
 from camwatch.motion.detector import MotionDetector
 from camwatch.sources.base import Frame
 from camwatch.state import RuntimeState
 from camwatch.track.model import TrackedObject
 from camwatch.track.regions import detect_regions, plan_regions
 from camwatch.track.tracker import ObjectTracker
-from camwatch.zones import ZoneTracker
+from camwatch.track.zones import ZoneTracker
 
 _LOGGER = logging.getLogger(__name__)
 STILL_INTERVAL = 1.0  # seconds between annotated stills for the UI
@@ -157,8 +158,8 @@ class CameraPipeline:
             if due:
                 tracked.append(tuple(int(v) for v in obj.box))
             elif obj.confirmed:
-                settled.append(_grow(obj.box, 0.4))
-        fresh = [m for m in motion_boxes if not any(_covered(m, s) for s in settled)]
+                settled.append(grow(obj.box, 0.4))
+        fresh = [m for m in motion_boxes if not any(covered_share(m, s) >= 0.7 for s in settled)]
         if not fresh and not tracked:
             return []
         return plan_regions(
@@ -228,12 +229,9 @@ class CameraPipeline:
 
     def annotate(self, image: np.ndarray, objects: list[TrackedObject]) -> np.ndarray:
         out = image.copy()
-        w, h = self.frame_size or (image.shape[1], image.shape[0])
+        frame_size = self.frame_size or (image.shape[1], image.shape[0])
         for zone_name, zone in self.config.zones.items():
-            pts = np.array(
-                [(x * w, y * h) if all(v <= 1 for p in zone.coordinates for v in p) else (x, y) for x, y in zone.coordinates],
-                dtype=np.int32,
-            )
+            pts = polygon_to_pixels(zone.coordinates, frame_size).astype(np.int32)
             cv2.polylines(out, [pts], True, (255, 160, 0), 2)
             cv2.putText(out, zone_name, tuple(int(v) for v in pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 160, 0), 1)
         for obj in objects:
@@ -241,18 +239,3 @@ class CameraPipeline:
             cv2.rectangle(out, (x1, y1), (x2, y2), (0, 220, 0), 2)
             cv2.putText(out, f"{obj.label} {obj.score:.0%}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 220, 0), 1)
         return out
-
-
-def _grow(box, margin: float) -> tuple[float, float, float, float]:
-    x1, y1, x2, y2 = box
-    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
-    return (x1 - dx, y1 - dy, x2 + dx, y2 + dy)
-
-
-def _covered(inner, outer, share: float = 0.7) -> bool:
-    """At least ``share`` of ``inner``'s area lies inside ``outer``."""
-    ix1, iy1 = max(inner[0], outer[0]), max(inner[1], outer[1])
-    ix2, iy2 = min(inner[2], outer[2]), min(inner[3], outer[3])
-    inter = max(0.0, ix2 - ix1) * max(0.0, iy2 - iy1)
-    area = max(1e-6, (inner[2] - inner[0]) * (inner[3] - inner[1]))
-    return inter / area >= share

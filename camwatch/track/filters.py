@@ -9,7 +9,7 @@ import numpy as np
 
 from camwatch.config.camera import ObjectFilter, ObjectsConfig
 from camwatch.detectors.base import Detection
-from camwatch.zones import point_in_polygon, polygon_to_pixels
+from camwatch.geometry import point_in_polygon, polygon_to_pixels
 
 _LOGGER = logging.getLogger(__name__)
 

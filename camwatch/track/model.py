@@ -10,7 +10,7 @@ from camwatch.detectors.base import Box
 
 @dataclass(slots=True)
 class TrackedObject:
-    id: str  # also the event id once confirmed (camwatch.events.model.new_event_id)
+    id: str  # also the event id once confirmed (camwatch.ids.new_event_id)
     camera: str
     label: str
     box: Box  # x1, y1, x2, y2, frame pixels (the last matched detection)

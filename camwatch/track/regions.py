@@ -13,23 +13,12 @@ import math
 from collections.abc import Sequence
 
 from camwatch.detectors.base import Detection, Detector
+from camwatch.geometry import intersection
+from camwatch.geometry import iou as box_iou
 
 _LOGGER = logging.getLogger(__name__)
 
 Region = tuple[int, int, int, int]
-IntBox = tuple[int, int, int, int]
-
-
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    inter = intersection(a, b)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def intersection(a: Sequence[float], b: Sequence[float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return max(0.0, w) * max(0.0, h)
 
 
 def _square(cx: float, cy: float, side: int, frame_size: tuple[int, int]) -> Region:

@@ -34,10 +34,11 @@ import numpy as np
 from camwatch.config.camera import ObjectsConfig
 from camwatch.config.tracking import TrackingConfig
 from camwatch.detectors.base import Box, Detection
-from camwatch.events.model import new_event_id
+from camwatch.geometry import intersection
+from camwatch.geometry import iou as box_iou
+from camwatch.ids import new_event_id
 from camwatch.track.filters import DetectionFilter
 from camwatch.track.model import TrackedObject
-from camwatch.track.regions import box_iou, intersection
 
 _LOGGER = logging.getLogger(__name__)
 _LOOKED_SHARE = 0.5  # share of an object's box inside a region for it to count as looked at

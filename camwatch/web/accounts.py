@@ -23,6 +23,7 @@ from pathlib import Path
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from camwatch import secrets as secret_registry
+from camwatch.atomic import write_atomic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -205,10 +206,6 @@ def load_secret_key(path: Path) -> bytes:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    os.replace(tmp, path)
+    write_atomic(path, key, mode=0o600)
     _LOGGER.info("created session secret %s", path)
     return key

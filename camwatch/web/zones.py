@@ -9,14 +9,13 @@ Re-serialising the YAML loses its comments; ``${...}`` secret references are kep
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from camwatch.atomic import write_atomic
 from camwatch.config import CamwatchConfig, ConfigError, parse_config
 from camwatch.web.context import WebContext
 
@@ -112,7 +111,7 @@ def save_zones(ctx: WebContext, camera: str, body: Any) -> CamwatchConfig:
             new_config = parse_config(raw, str(path))
         except ConfigError as exc:
             raise ZoneEditError("the config would not be valid: " + "; ".join(exc.errors)) from None
-        _write_atomic(path, yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, default_flow_style=None))
+        _write_config(path, yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, default_flow_style=None))
         ctx.config = new_config
     _LOGGER.info("zones of camera %s saved to %s (%d zone(s), %d mask(s))", camera, path, len(zones), len(masks))
     if ctx.apply_config is not None:
@@ -132,18 +131,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+def _write_config(path: Path, text: str) -> None:
     try:
-        if path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
+        write_atomic(path, text, durable=True, keep_backup=True)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ZoneEditError(f"cannot write {path}: {exc.strerror or exc}", 503) from None

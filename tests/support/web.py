@@ -15,9 +15,10 @@ import yaml
 
 from camwatch.config import parse_config
 from camwatch.control import ControlState
-from camwatch.events.model import Event, EventMessage, new_event_id
+from camwatch.events.model import Event, EventMessage
 from camwatch.events.snapshots import SnapshotWriter, annotate
 from camwatch.events.store import EventStore
+from camwatch.ids import new_event_id
 from camwatch.state import RuntimeState
 from camwatch.web import WebContext
 

@@ -9,45 +9,14 @@ jitters across an edge does not flap.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from camwatch.config.zones import ZoneConfig
+from camwatch.geometry import point_in_polygon, polygon_to_pixels
 from camwatch.track.model import TrackedObject
 
 _LOGGER = logging.getLogger(__name__)
-
-Point = tuple[float, float]
-
-
-def is_relative(points: Sequence[Sequence[float]]) -> bool:
-    """Coordinates are relative (0..1 of the frame) when every value is <= 1."""
-    return all(float(v) <= 1.0 for p in points for v in p)
-
-
-def polygon_to_pixels(points: Sequence[Sequence[float]], frame_size: tuple[int, int]) -> np.ndarray:
-    """Polygon corners in frame pixels (float32, shape (n, 2)); relative input is scaled."""
-    arr = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-    if is_relative(points):
-        arr = arr * np.array(frame_size, dtype=np.float32)
-    return arr
-
-
-def point_in_polygon(point: Point, polygon: np.ndarray) -> bool:
-    """Even-odd test (points on an edge may fall either way)."""
-    x, y = point
-    inside = False
-    n = len(polygon)
-    j = n - 1
-    for i in range(n):
-        xi, yi = polygon[i]
-        xj, yj = polygon[j]
-        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
-            inside = not inside
-        j = i
-    return inside
 
 
 @dataclass
