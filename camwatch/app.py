@@ -1,8 +1,10 @@
-"""The camwatch application: builds every stage from the config and runs the cameras.
+"""The camwatch application: starts and stops the cameras and the sinks, and applies config changes.
 
 Data flows one way: source → motion → detector → tracker → events → bus → sinks
 (store, MQTT, web UI). Everything runs in one process: a thread per camera, one shared
-detector, one thread per bus sink.
+detector, one thread per bus sink. What is built from the config — the shared services
+and each camera's pipeline — comes from :mod:`camwatch.pipeline.build`; this class holds
+only the life cycle.
 """
 
 from __future__ import annotations
@@ -12,28 +14,34 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from camwatch import __version__
 from camwatch.config import CamwatchConfig
-from camwatch.const import TOPIC_CAMERA_STATE, TOPIC_EVENT, TOPIC_STATS
+from camwatch.const import TOPIC_CAMERA_STATE, TOPIC_STATS
 from camwatch.control import ControlState
 from camwatch.detectors.base import Detector
-from camwatch.detectors.factory import create_detector
 from camwatch.events.bus import EventBus
-from camwatch.events.retention import Retention
-from camwatch.events.snapshots import SnapshotWriter
 from camwatch.events.store import EventStore
-from camwatch.paths import database_path, default_data_dir, snapshots_dir
+from camwatch.paths import default_data_dir
+from camwatch.pipeline.build import build_camera
 from camwatch.pipeline.camera import CameraPipeline
+from camwatch.pipeline.services import Services, build_services, enabled_cameras
 from camwatch.pipeline.shared_detector import SharedDetector
 from camwatch.pipeline.worker import CameraWorker
 from camwatch.service.memory import limit_malloc_arenas
 from camwatch.sources.opencv import CameraSource
 from camwatch.state import RuntimeState
+
+if TYPE_CHECKING:
+    from camwatch.comms.publisher import MqttSink
+    from camwatch.service.notify import Notifier
+    from camwatch.web.server import WebServer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,101 +64,27 @@ class Camwatch:
         self.data_dir = Path(data_dir or config.data_dir or default_data_dir()).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.start_time = start_time
-        cameras = {n: c for n, c in config.cameras.items() if c.enabled}
-        self.state = RuntimeState(list(cameras))
-        self.bus = EventBus()
-        self.control = ControlState(
-            self.data_dir / "control.json",
-            {
-                n: {"detect": c.detect.enabled, "snapshots": c.snapshots.enabled, "motion": c.motion.enabled,
-                    "zones": {z: zc.enabled for z, zc in c.zones.items()}}
-                for n, c in cameras.items()
-            },
-            armed=config.alerts.armed,
-        )
-        self.store = EventStore(database_path(self.data_dir), snapshots_dir(self.data_dir))
-        closed = self.store.close_open_events("camwatch restarted (previous run did not end cleanly)", time.time())
-        if closed:
-            _LOGGER.warning("closed %d event(s) left open by an unclean shutdown", closed)
-        self.retention = Retention(self.store, config.storage.retain_days, config.storage.max_snapshot_mb)
-        self.store.on_full = self.retention.trigger  # a full disk prunes at once, then writes resume
-        self.detector = SharedDetector(detector or create_detector(config.detector, self.data_dir))
-        self.state.detector = self.detector.describe()
-        self.bus.subscribe("store", self.store.handle, {TOPIC_EVENT}, maxsize=100000)
-        self.closers: list[Any] = []  # extra resources closed at stop (activity baseline…)
-        self._hook_shared: dict[str, Any] | None = None  # schedule + activity baseline (pipeline.hooks)
-        self.faces_embedder: Any = None
-        self.faces_gallery: Any = None
-        self.faces_finder: Any = None
-        self.faces_available = False
-        if config.faces.enabled:
-            self._setup_faces()
-        self.pipelines: dict[str, CameraPipeline] = {}
+        self.services: Services = build_services(config, self.data_dir, detector=detector, start_time=start_time)
+        # the shared parts the life cycle uses (and tests and benchmarks read)
+        self.state: RuntimeState = self.services.state
+        self.bus: EventBus = self.services.bus
+        self.store: EventStore = self.services.store
+        self.control: ControlState = self.services.control
+        self.detector: SharedDetector = self.services.detector
+        self.pipelines: dict[str, CameraPipeline] = {
+            name: build_camera(name, config, self.services) for name in enabled_cameras(config)
+        }
         self.workers: dict[str, CameraWorker] = {}
-        for name, cam in cameras.items():
-            snapshots = SnapshotWriter(
-                snapshots_dir(self.data_dir), quality=cam.snapshots.quality,
-                thumb_height=cam.snapshots.thumbnail_height, on_full=self.retention.trigger,
-            )
-            pipeline = CameraPipeline(name, cam, self.detector, self.bus, self.state, self.control, snapshots)
-            self._add_hooks(pipeline)
-            self.pipelines[name] = pipeline
-        self.mqtt: Any = None
-        self.web: Any = None
+        self.mqtt: MqttSink | None = None
+        self.web: WebServer | None = None
+        self.notifier: Notifier | None = None
         self._with_web = with_web and config.web.enabled
         self._with_mqtt = with_mqtt and config.mqtt.enabled
+        self._started = False
         self._stop = threading.Event()
+        self._apply_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_camera_state: dict[str, tuple[bool, str]] = {}
-        self.notifier: Any = None
-
-    # --------------------------------------------------------------- helpers
-    def _setup_faces(self) -> None:
-        """One embedder and gallery shared by every camera and the web UI.
-
-        Missing face models switch face alerts off for the whole run with one warning (and
-        a line on the System page), instead of an error per camera.
-        """
-        from camwatch.faces.enrol import FaceFinder
-        from camwatch.faces.gallery import FaceGallery
-        from camwatch.faces.stage import resolve_model
-        from camwatch.models import ModelError
-
-        faces = self.config.faces
-        try:
-            models = [resolve_model(self.data_dir, faces.model), resolve_model(self.data_dir, faces.face_camera_model)]
-        except ModelError as exc:
-            _LOGGER.warning("face alerts off: %s", exc)
-            self.state.add_error("faces", f"face alerts off: {exc}")
-            self.faces_available = False
-            return
-        try:
-            from camwatch.faces.embedder import load_embedder
-
-            self.faces_embedder = load_embedder(faces.embedder) if faces.recognition else None
-        except Exception as exc:
-            _LOGGER.warning("face recognition unavailable (%s); face alerts only", exc)
-        self.faces_gallery = FaceGallery(self.data_dir, self.faces_embedder)
-        self.faces_finder = FaceFinder(list(dict.fromkeys(models)), faces.min_score)
-        self.faces_available = True
-
-    def _add_hooks(self, pipeline: CameraPipeline) -> None:
-        """Optional stages (faces, tamper, loitering, unusual activity) attach here."""
-        from camwatch.pipeline.hooks import attach_hooks
-
-        attach_hooks(self, pipeline)
-
-    def make_source(self, name: str, url: str | None = None, **overrides: Any) -> CameraSource:
-        cam = self.config.cameras[name]
-        options = cam.source.model_copy(update=overrides) if overrides else cam.source
-        return CameraSource(name, url or cam.url, cam.detect.fps, options, self.state, start_time=self.start_time)
-
-    def apply_config(self, config: CamwatchConfig) -> None:
-        """Apply zone and mask changes without a restart (the web UI calls this)."""
-        self.config = config
-        for name, pipeline in self.pipelines.items():
-            if name in config.cameras:
-                pipeline.reload(config.cameras[name])
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -164,24 +98,56 @@ class Camwatch:
             from camwatch.web.context import WebContext
             from camwatch.web.server import WebServer
 
+            faces = self.services.faces
             ctx = WebContext(
                 config=self.config, config_path=self.config_path, store=self.store, state=self.state,
                 control=self.control, data_dir=self.data_dir, apply_config=self.apply_config, version=__version__,
-                faces_gallery=self.faces_gallery, faces_finder=self.faces_finder,
+                faces_gallery=faces.gallery if faces else None, faces_finder=faces.finder if faces else None,
             )
             self.web = WebServer(ctx)
             self.web.start()
         self.state.add_listener(self._on_state_change)
+        self._started = True
         for name in self.pipelines:
-            worker = CameraWorker(self.pipelines[name], self.make_source(name), self.state)
-            self.workers[name] = worker
-            worker.start()
-        self.retention.start(self.config.storage.prune_interval)
+            self._start_worker(name)
+        self.services.retention.start(self.config.storage.prune_interval)
         self._spawn(self._housekeeping, "housekeeping")
         _LOGGER.info("camwatch %s started: %d camera(s), detector %s", __version__, len(self.workers),
                      self.state.detector.get("device"))
 
-    def _spawn(self, target: Any, name: str) -> None:
+    def _start_worker(self, name: str) -> None:
+        cam = self.config.cameras[name]
+        source = CameraSource(name, cam.url, cam.detect.fps, cam.source, self.state, start_time=self.start_time)
+        worker = CameraWorker(self.pipelines[name], source, self.state)
+        self.workers[name] = worker
+        worker.start()
+
+    # --------------------------------------------------------- config change
+    def apply_config(self, config: CamwatchConfig) -> None:
+        """Apply zone, mask and other camera changes without a restart (the web UI calls this):
+        each changed camera is rebuilt in place, keeping its tracked objects and open events."""
+        with self._apply_lock:
+            old, self.config = self.config, config
+            for name in self.pipelines:
+                cam = config.cameras.get(name)
+                if cam is not None and (old.cameras[name] != cam or old.faces != config.faces or old.alerts != config.alerts):
+                    self._rebuild_camera(name, config)
+
+    def _rebuild_camera(self, name: str, config: CamwatchConfig) -> None:
+        def rebuild(previous: CameraPipeline) -> CameraPipeline:
+            pipeline = build_camera(name, config, self.services, previous=previous)
+            self.pipelines[name] = pipeline
+            return pipeline
+
+        worker = self.workers.get(name)
+        if worker is None:
+            rebuild(self.pipelines[name])
+        elif not worker.replace_pipeline(rebuild):
+            _LOGGER.warning("camera %s: the new config waits for its camera loop to come round", name)
+        _LOGGER.info("camera %s: new config applied", name)
+
+    # ------------------------------------------------------------- running
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -222,7 +188,7 @@ class Camwatch:
 
     def health_problem(self, stall_after: float = 30.0) -> str | None:
         """None when every camera loop came round within ``stall_after`` s, else what is hung."""
-        hung = [name for name, worker in self.workers.items() if not worker.alive(stall_after)]
+        hung = [name for name, worker in list(self.workers.items()) if not worker.alive(stall_after)]
         if hung:
             return f"camera loop hung for more than {stall_after:g} s: {', '.join(hung)}"
         return None
@@ -231,7 +197,7 @@ class Camwatch:
         """Block until every camera finished (files) or stop() was called."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._stop.is_set():
-            if self.workers and all(w.finished.is_set() for w in self.workers.values()):
+            if self.workers and all(w.finished.is_set() for w in list(self.workers.values())):
                 return True
             if deadline is not None and time.monotonic() > deadline:
                 return False
@@ -243,22 +209,17 @@ class Camwatch:
             return
         self._stop.set()
         _LOGGER.info("camwatch stopping")
-        for worker in self.workers.values():
-            worker.stop()
+        with self._apply_lock:
+            for worker in self.workers.values():
+                worker.stop()
         self.bus.flush(30)
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.web is not None:
             self.web.stop()
         self.bus.close()
-        self.retention.stop()
-        for close in self.closers:
-            try:
-                close()
-            except Exception:
-                _LOGGER.exception("closing %s failed", close)
-        self.store.close()
-        self.detector.close()
+        self.services.retention.stop()
+        self.services.close()
 
     def run_forever(self) -> int:
         """`camwatch run`: start, tell systemd we are ready, stop cleanly on SIGINT/SIGTERM."""
@@ -270,7 +231,7 @@ class Camwatch:
             self.notifier = None
         stop_requested = threading.Event()
 
-        def on_signal(signum: int, _frame: Any) -> None:
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
             _LOGGER.info("received %s", signal.Signals(signum).name)
             stop_requested.set()
 
@@ -285,7 +246,7 @@ class Camwatch:
             watchdog = WatchdogPinger(self.notifier, self.health_problem)
             watchdog.start()
         while not stop_requested.wait(0.5):
-            if self.workers and all(w.finished.is_set() for w in self.workers.values()):
+            if self.workers and all(w.finished.is_set() for w in list(self.workers.values())):
                 _LOGGER.info("every camera source has ended")
                 break
         if watchdog is not None:
@@ -294,3 +255,4 @@ class Camwatch:
             self.notifier.stopping("stopping")
         self.stop()
         return 0
+

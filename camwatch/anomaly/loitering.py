@@ -34,9 +34,10 @@ class Loitering:
 class LoiteringMonitor:
     """Per camera: ``update`` with the tracker's objects each frame, get new loitering alerts."""
 
-    def __init__(self, zones: dict[str, ZoneConfig]) -> None:
+    def __init__(self, zones: dict[str, ZoneConfig], carry: LoiteringMonitor | None = None) -> None:
+        """``carry``: the monitor this one replaces (zones edited): a visit it reported stays reported."""
         self._zones = zones
-        self._alerted: set[tuple[str, str, float]] = set()  # visits already reported
+        self._alerted: set[tuple[str, str, float]] = set(carry._alerted) if carry is not None else set()
 
     def update(self, objects: Iterable[TrackedObject], ts: float) -> list[Loitering]:
         found: list[Loitering] = []

@@ -73,7 +73,9 @@ class EventEngine:
         snapshots: SnapshotWriter | None,
         snapshots_enabled: Callable[[], bool] | None = None,
         snapshot_interval: float = SNAPSHOT_INTERVAL,
+        carry: EventEngine | None = None,
     ) -> None:
+        """``carry``: the engine this one replaces (new config): its open events continue here."""
         self.camera = camera
         self.config = config
         self.snapshots = snapshots
@@ -82,6 +84,9 @@ class EventEngine:
         self._active: dict[str, _Active] = {}
         self._lock = threading.RLock()
         self._zone_cache: tuple[tuple[int, int], ZonePolygons] | None = None
+        if carry is not None:
+            with carry._lock:
+                self._active, carry._active = carry._active, {}
 
     # ------------------------------------------------------------------ public API
     def update(self, objects: list[TrackedObject], frame_bgr: np.ndarray, ts: float) -> list[EventMessage]:

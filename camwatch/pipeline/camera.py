@@ -1,40 +1,43 @@
 """The per-frame work for one camera, independent of threads (shared by `run` and `replay`).
 
-source frame → motion boxes → detector regions → tracker → zones → event engine → bus.
+source frame → motion boxes → detector regions → tracker → zones → event engine → stages
+(faces, tamper, loitering, unusual activity, alerting) → report (live state and bus).
 Nothing moving and nothing tracked means no detector call; a periodic full-frame check
 catches objects that appeared without motion.
+
+The parts are made by :func:`camwatch.pipeline.build.build_camera`. A config change builds a
+new pipeline from the previous one (``previous``): the tracked objects, open events,
+counters, motion background and zone presence carry over; stages that were not carried
+over are finished, and their last messages go out with the next pass.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from camwatch.config.camera import CameraConfig
-from camwatch.const import TOPIC_COUNTS, TOPIC_EVENT, TOPIC_MOTION
 from camwatch.control import ControlState
 from camwatch.detectors.base import Detection, Detector
-from camwatch.events.bus import EventBus
 from camwatch.events.engine import EventEngine
 from camwatch.events.model import EventMessage
 from camwatch.events.snapshots import SnapshotWriter
+from camwatch.events.stage import FrameContext, Stage, TickContext
 from camwatch.geometry import covered_share, grow, polygon_to_pixels
 from camwatch.motion.detector import MotionDetector
+from camwatch.pipeline.report import CameraReport
 from camwatch.sources.base import Frame
-from camwatch.state import RuntimeState
 from camwatch.track.model import TrackedObject
 from camwatch.track.regions import detect_regions, plan_regions
 from camwatch.track.tracker import ObjectTracker
 from camwatch.track.zones import ZoneTracker
 
 _LOGGER = logging.getLogger(__name__)
-STILL_INTERVAL = 1.0  # seconds between annotated stills for the UI
-
 
 
 @dataclass
@@ -51,57 +54,58 @@ class CameraPipeline:
         self,
         name: str,
         config: CameraConfig,
+        *,
         detector: Detector,
-        bus: EventBus,
-        state: RuntimeState,
         control: ControlState,
-        snapshots: SnapshotWriter | None,
+        tracker: ObjectTracker,
+        engine: EventEngine,
+        report: CameraReport,
+        snapshots: SnapshotWriter | None = None,
+        stages: Sequence[Stage] = (),
+        previous: CameraPipeline | None = None,
     ) -> None:
         self.name = name
         self.config = config
         self.detector = detector
-        self.bus = bus
-        self.state = state
         self.control = control
+        self.tracker = tracker
+        self.engine = engine
+        self.report = report
         self.snapshots = snapshots
-        self.stages: list[Any] = []  # faces, tamper, loitering, unusual activity (pipeline.hooks)
-        self.alert_policy: Any = None  # armed/disarmed and schedules (pipeline.hooks.AlertPolicy)
+        self.stages = list(stages)  # in order; the alerting stage is the last
         self.frame_size: tuple[int, int] | None = None
         self.motion: MotionDetector | None = None
         self.zones: ZoneTracker | None = None
-        self.tracker = ObjectTracker(name, config.objects, config.tracking)
-        self.engine = EventEngine(
-            name, config, snapshots if config.snapshots.enabled else None,
-            snapshots_enabled=lambda: self.control.get(self.name, "snapshots"),
-        )
         self.detector_calls = 0
         self.frames = 0
+        self.last_ts: float | None = None
         self._last_full_frame = -1e18
-        self._motion_active = False
-        self._last_counts: Any = None
-        self._last_still = -1e18
+        self._pending: list[EventMessage] = []  # finished stages' last messages, sent with the next pass
         self._min_score = min([config.objects.filter_for(lb).min_score for lb in config.objects.track] or [0.5])
+        if previous is not None:
+            self._take_over(previous)
 
     # ------------------------------------------------------------------ setup
-    def _setup(self, image: np.ndarray) -> None:
-        h, w = image.shape[:2]
-        self.frame_size = (w, h)
-        self.motion = MotionDetector(self.config.motion, self.frame_size)
-        self.zones = ZoneTracker(
-            self.config.zones, self.frame_size, is_enabled=lambda zone: self.control.zone_enabled(self.name, zone)
-        )
-        self.state.update_camera(self.name, frame_size=self.frame_size)
+    def _take_over(self, previous: CameraPipeline) -> None:
+        self.detector_calls, self.frames = previous.detector_calls, previous.frames
+        self.last_ts, self._last_full_frame = previous.last_ts, previous._last_full_frame
+        self._pending = previous._pending
+        if previous.frame_size is not None:
+            self._setup(previous.frame_size, previous)
+        ts = previous.last_ts if previous.last_ts is not None else time.time()
+        for stage in previous.stages:
+            if not any(stage is kept for kept in self.stages):
+                self._pending += stage.on_finish(self._tick(ts, self._pending))
 
-    def reload(self, config: CameraConfig) -> None:
-        """Apply new zones and masks without a restart."""
-        self.config = config
-        if self.frame_size is not None:
-            self.motion = MotionDetector(config.motion, self.frame_size)
-            self.zones = ZoneTracker(
-                config.zones, self.frame_size, is_enabled=lambda zone: self.control.zone_enabled(self.name, zone)
-            )
-        self.tracker.objects_config = config.objects
-        _LOGGER.info("camera %s: zones and masks reloaded", self.name)
+    def _setup(self, frame_size: tuple[int, int], previous: CameraPipeline | None = None) -> None:
+        self.frame_size = frame_size
+        same_motion = previous is not None and previous.motion is not None and previous.config.motion == self.config.motion
+        self.motion = previous.motion if same_motion and previous else MotionDetector(self.config.motion, frame_size)
+        self.zones = ZoneTracker(
+            self.config.zones, frame_size, is_enabled=lambda zone: self.control.zone_enabled(self.name, zone),
+            carry=previous.zones if previous is not None else None,
+        )
+        self.report.frame(frame_size=frame_size)
 
     # -------------------------------------------------------------- per frame
     def process(self, frame: Frame) -> FrameResult:
@@ -109,15 +113,16 @@ class CameraPipeline:
         if self.frame_size is None or (image.shape[1], image.shape[0]) != self.frame_size:
             if self.frame_size is not None:
                 _LOGGER.warning("camera %s: frame size changed to %dx%d", self.name, image.shape[1], image.shape[0])
-            self._setup(image)
+            self._setup((image.shape[1], image.shape[0]))
         assert self.motion is not None and self.zones is not None
         result = FrameResult()
         self.frames += 1
+        self.last_ts = ts
         motion_on = self.config.motion.enabled and self.control.get(self.name, "motion")
         detect_on = self.config.detect.enabled and self.control.get(self.name, "detect")
         if motion_on:
             result.motion_boxes = self.motion.detect(image)
-        self._publish_motion(bool(result.motion_boxes), ts)
+        self.report.motion(bool(result.motion_boxes), ts)
 
         if detect_on:
             result.regions = self._regions(result.motion_boxes, ts, motion_on)
@@ -126,12 +131,11 @@ class CameraPipeline:
         update = self.tracker.update(result.detections, ts, self.frame_size, result.regions, image)
         result.objects = update.active
         self.zones.update(update.active, ts)
-        messages = self.engine.update(update.active, image, ts)
+        messages = self._take_pending()
+        messages += self.engine.update(update.active, image, ts)
         messages += self.engine.end(update.ended, ts)
-        for stage in self.stages:
-            messages += stage.on_frame(self, frame, update.active, messages)
-        result.messages = messages
-        self._publish(messages)
+        result.messages = self._run_stages(self._frame_context(frame, update.active), messages)
+        self.report.events(result.messages)
         self._publish_counts(update.active, ts)
         self._update_state(image, update.active, ts)
         return result
@@ -168,51 +172,54 @@ class CameraPipeline:
 
     def idle(self, ts: float) -> list[EventMessage]:
         """No frame arrived for a while (the camera may be offline)."""
-        messages: list[EventMessage] = []
+        messages = self._take_pending()
         for stage in self.stages:
-            messages += stage.on_idle(self, ts)
-        self._publish(messages)
+            messages += stage.on_idle(self._tick(ts, messages, offline=self.report.offline))
+        self.report.events(messages)
         return messages
 
     def finish(self, ts: float, reason: str) -> list[EventMessage]:
-        """End every open event (shutdown, end of file)."""
-        messages = self.engine.end_all(ts, reason)
+        """End every open event (shutdown, end of file, camera removed)."""
+        messages = self._take_pending()
+        messages += self.engine.end_all(ts, reason)
         for stage in self.stages:
-            messages += stage.on_finish(self, ts)
-        self._publish(messages)
-        self._publish_motion(False, ts)
+            messages += stage.on_finish(self._tick(ts, messages))
+        self.report.events(messages)
+        self.report.motion(False, ts)
         return messages
 
-    def _publish(self, messages: list[EventMessage]) -> None:
-        if self.alert_policy is not None:
-            self.alert_policy.apply(messages)
-        for message in messages:
-            self.bus.publish(TOPIC_EVENT, message)
+    # ------------------------------------------------------------- stages
+    def _run_stages(self, ctx: FrameContext, messages: list[EventMessage]) -> list[EventMessage]:
+        for stage in self.stages:
+            messages += stage.on_frame(replace(ctx, messages=tuple(messages)))
+        return messages
+
+    def _frame_context(self, frame: Frame, objects: list[TrackedObject]) -> FrameContext:
+        snapshots_on = self.config.snapshots.enabled and self.control.get(self.name, "snapshots")
+        return FrameContext(
+            camera=self.name, frame=frame, objects=tuple(objects), messages=(),
+            snapshots=self.snapshots if snapshots_on else None, emit=self.report.emit,
+        )
+
+    def _tick(self, ts: float, messages: list[EventMessage], offline: bool = False) -> TickContext:
+        return TickContext(camera=self.name, ts=ts, messages=tuple(messages), emit=self.report.emit, offline=offline)
+
+    def _take_pending(self) -> list[EventMessage]:
+        pending, self._pending = self._pending, []
+        return pending
 
     # ----------------------------------------------------------- publishing
-    def _publish_motion(self, active: bool, ts: float) -> None:
-        if active != self._motion_active:
-            self._motion_active = active
-            self.state.update_camera(self.name, motion=active)
-            self.bus.publish(TOPIC_MOTION, {"camera": self.name, "active": active, "time": ts})
-
     def _publish_counts(self, objects: list[TrackedObject], ts: float) -> None:
         counts: dict[str, int] = {}
         for obj in objects:
             if obj.confirmed:
                 counts[obj.label] = counts.get(obj.label, 0) + 1
         zones = self.zones.counts(objects) if self.zones else {}
-        key = (sorted(counts.items()), sorted((z, sorted(c.items())) for z, c in zones.items()))
-        if key != self._last_counts:
-            self._last_counts = key
-            self.state.update_camera(self.name, counts=counts, zone_counts=zones)
-            self.bus.publish(TOPIC_COUNTS, {"camera": self.name, "counts": counts, "zones": zones, "time": ts})
+        self.report.counts(counts, zones, ts)
 
     def _update_state(self, image: np.ndarray, objects: list[TrackedObject], ts: float) -> None:
-        now = time.monotonic()
         confirmed = [o for o in objects if o.confirmed]
-        self.state.update_camera(
-            self.name,
+        self.report.frame(
             detector_calls=self.detector_calls,
             last_frame_time=ts,
             objects=[
@@ -221,11 +228,10 @@ class CameraPipeline:
                 for o in confirmed
             ],
         )
-        if now - self._last_still >= STILL_INTERVAL:
-            self._last_still = now
+        if self.report.still_due():
             ok, jpeg = cv2.imencode(".jpg", self.annotate(image, confirmed), [cv2.IMWRITE_JPEG_QUALITY, 80])
             if ok:
-                self.state.set_still(self.name, jpeg.tobytes(), ts)
+                self.report.still(jpeg.tobytes(), ts)
 
     def annotate(self, image: np.ndarray, objects: list[TrackedObject]) -> np.ndarray:
         out = image.copy()

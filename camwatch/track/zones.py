@@ -43,12 +43,18 @@ class ZoneTracker:
         zones: dict[str, ZoneConfig],
         frame_size: tuple[int, int],
         is_enabled: Callable[[str], bool] | None = None,
+        carry: ZoneTracker | None = None,
     ) -> None:
+        """``carry``: the tracker this one replaces (zones edited): where each object is in
+        the zones that still exist carries over, so nobody enters a zone twice."""
         self.zones = zones
         self.frame_size = frame_size
         self.is_enabled = is_enabled
         self._polygons = {name: polygon_to_pixels(z.coordinates, frame_size) for name, z in zones.items()}
         self._state: dict[str, _ObjectZones] = {}
+        if carry is not None:
+            for object_id, state in carry._state.items():
+                self._state[object_id] = _ObjectZones({n: p for n, p in state.zones.items() if n in zones})
 
     def enabled(self, name: str) -> bool:
         zone = self.zones[name]
@@ -66,6 +72,8 @@ class ZoneTracker:
         for obj in objects:
             live.add(obj.id)
             state = self._state.setdefault(obj.id, _ObjectZones())
+            for gone in [name for name in obj.current_zones if name not in self.zones]:
+                obj.current_zones.remove(gone)  # the zone was removed from the config
             for name, polygon in self._polygons.items():
                 presence = state.zones.setdefault(name, _Presence())
                 if name not in enabled or not self.cares_about(name, obj.label):
