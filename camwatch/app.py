@@ -23,6 +23,7 @@ import psutil
 
 from camwatch import __version__
 from camwatch.config import CamwatchConfig
+from camwatch.config.camera import CameraConfig
 from camwatch.const import TOPIC_CAMERA_STATE, TOPIC_STATS
 from camwatch.control import ControlState
 from camwatch.detectors.base import Detector
@@ -31,7 +32,7 @@ from camwatch.events.store import EventStore
 from camwatch.paths import default_data_dir
 from camwatch.pipeline.build import build_camera
 from camwatch.pipeline.camera import CameraPipeline
-from camwatch.pipeline.services import Services, build_services, enabled_cameras
+from camwatch.pipeline.services import Services, build_services, camera_switches, enabled_cameras
 from camwatch.pipeline.shared_detector import SharedDetector
 from camwatch.pipeline.worker import CameraWorker
 from camwatch.service.memory import limit_malloc_arenas
@@ -124,14 +125,49 @@ class Camwatch:
 
     # --------------------------------------------------------- config change
     def apply_config(self, config: CamwatchConfig) -> None:
-        """Apply zone, mask and other camera changes without a restart (the web UI calls this):
-        each changed camera is rebuilt in place, keeping its tracked objects and open events."""
+        """Apply a new config at run time (the web UI calls this after saving the file).
+
+        A camera that was added starts, one that was removed stops (its stored events stay),
+        one whose source changed restarts, and one with other changes (zones, masks,
+        objects, tamper, faces...) is rebuilt in place, keeping its tracked objects and open
+        events. MQTT follows (Home Assistant entities of new zones and cameras appear,
+        those of removed ones go).
+        """
         with self._apply_lock:
             old, self.config = self.config, config
-            for name in self.pipelines:
-                cam = config.cameras.get(name)
-                if cam is not None and (old.cameras[name] != cam or old.faces != config.faces or old.alerts != config.alerts):
+            wanted = enabled_cameras(config)
+            self.control.sync(camera_switches(config))
+            for name in [n for n in self.pipelines if n not in wanted]:
+                self._remove_camera(name, "camera removed")
+                self.state.remove_camera(name)
+            for name, cam in wanted.items():
+                if name not in self.pipelines:
+                    self._add_camera(name)
+                elif _source_changed(old.cameras[name], cam):
+                    self._remove_camera(name, "camera reconfigured")
+                    self._add_camera(name)
+                elif old.cameras[name] != cam or old.faces != config.faces or old.alerts != config.alerts:
                     self._rebuild_camera(name, config)
+            if self.mqtt is not None:
+                self.mqtt.apply_config(config)
+            if self.web is not None:
+                self.web.ctx.config = config
+            _LOGGER.info("config applied: %d camera(s)", len(self.pipelines))
+
+    def _add_camera(self, name: str) -> None:
+        self.state.camera(name)  # listed (as starting) from now on
+        self.pipelines[name] = build_camera(name, self.config, self.services)
+        if self._started and not self._stop.is_set():
+            self._start_worker(name)
+        _LOGGER.info("camera %s added", name)
+
+    def _remove_camera(self, name: str, reason: str) -> None:
+        worker = self.workers.pop(name, None)
+        if worker is not None:
+            worker.stop(reason=reason)
+        self.pipelines.pop(name, None)
+        self._last_camera_state.pop(name, None)
+        _LOGGER.info("camera %s stopped: %s", name, reason)
 
     def _rebuild_camera(self, name: str, config: CamwatchConfig) -> None:
         def rebuild(previous: CameraPipeline) -> CameraPipeline:
@@ -256,3 +292,7 @@ class Camwatch:
         self.stop()
         return 0
 
+
+def _source_changed(old: CameraConfig, new: CameraConfig) -> bool:
+    """The camera must reopen its source (another stream, sampling or transport)."""
+    return (old.url, old.source, old.detect.fps) != (new.url, new.source, new.detect.fps)

@@ -56,6 +56,25 @@ class ControlState:
                 if zone in current.get("zones", {}) and isinstance(on, bool):
                     current["zones"][zone] = on
 
+    def sync(self, cameras: dict[str, dict[str, Any]]) -> None:
+        """Follow a new config's cameras and zones (same shape as at start): a new camera or
+        zone starts as the config sets it, a removed one is forgotten, the others keep their
+        current switches."""
+        with self._lock:
+            fresh = json.loads(json.dumps(cameras))
+            for name, values in fresh.items():
+                current = self._state["cameras"].get(name)
+                if current is None:
+                    continue
+                for feature in CAMERA_FEATURES:
+                    if feature in current:
+                        values[feature] = current[feature]
+                for zone in values.get("zones", {}):
+                    if zone in current.get("zones", {}):
+                        values["zones"][zone] = current["zones"][zone]
+            self._state["cameras"] = fresh
+            self._save()
+
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 

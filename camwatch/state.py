@@ -62,6 +62,12 @@ class RuntimeState:
                 setattr(status, key, value)
         self._notify("camera", name)
 
+    def remove_camera(self, name: str) -> None:
+        """Forget a camera that was removed from the config (its status and still)."""
+        with self._lock:
+            self._cameras.pop(name, None)
+            self._stills.pop(name, None)
+
     def cameras(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {n: s.to_dict() for n, s in self._cameras.items()}

@@ -271,29 +271,59 @@ class MqttSink:
         payload = {"active": bool(active), "states": sorted(active), "last": state, "time": change.get("time")}
         self._set_retained(self.topics.tamper(camera), _json(payload))
 
+    # ---------------------------------------------------------- config change
+    def apply_config(self, config: CamwatchConfig) -> None:
+        """Follow a config change at run time: added cameras and zones get their entities and
+        retained states, a removed camera's retained topics are cleared, and discovery is
+        published again (Home Assistant drops the entities no longer in the config)."""
+        before = set(self.cameras)
+        self.config = config
+        self.cameras = {name: cam for name, cam in config.cameras.items() if cam.enabled}
+        self.discovery = DiscoveryBuilder(config, self.topics)
+        for camera in before - set(self.cameras):
+            self._forget_camera(camera)
+        self._seed_states(keep=True)
+        self._resync.set()
+        self._wake.set()
+
+    def _forget_camera(self, camera: str) -> None:
+        head = f"{self.topics.prefix}/{camera}/"
+        with self._retained_lock:
+            gone = [topic for topic in self._retained if topic.startswith(head)]
+            for topic in gone:
+                del self._retained[topic]
+        for topic in gone:  # an empty retained message deletes the broker's copy
+            self.connection.publish(topic, b"", qos=1, retain=True)
+        self._tamper.pop(camera, None)
+
     # --------------------------------------------------------- retained state
-    def _seed_states(self) -> None:
-        self._set_retained_cache(self.topics.armed_state, (ON if self.control.armed else OFF).encode())
+    def _seed_states(self, keep: bool = False) -> None:
+        """Retained states before the first real ones; ``keep``: only where none is known yet."""
+        self._set_retained_cache(self.topics.armed_state, (ON if self.control.armed else OFF).encode(), keep)
         snapshot = self.control.snapshot()["cameras"]
         cameras = self.state.cameras()
         for name in self.cameras:
-            online = bool(cameras.get(name, {}).get("online"))
-            self._set_retained_cache(self.topics.camera_status(name), (ONLINE if online else OFFLINE).encode())
-            self._set_retained_cache(self.topics.motion(name), OFF.encode())
-            self._set_retained_cache(self.topics.tamper(name), _json({"active": False, "states": []}))
+            new = self._set_retained_cache(self.topics.camera_status(name),
+                                           (ONLINE if cameras.get(name, {}).get("online") else OFFLINE).encode(), keep)
+            self._set_retained_cache(self.topics.motion(name), OFF.encode(), keep)
+            self._set_retained_cache(self.topics.tamper(name), _json({"active": False, "states": []}), keep)
             for feature, value in (snapshot.get(name) or {}).items():
                 if feature == "zones":
                     for zone, on in value.items():
                         topic = self.topics.feature_state(name, f"zone:{zone}")
-                        self._set_retained_cache(topic, (ON if on else OFF).encode())
+                        self._set_retained_cache(topic, (ON if on else OFF).encode(), keep)
                 else:
-                    self._set_retained_cache(self.topics.feature_state(name, feature), (ON if value else OFF).encode())
-        for name in self.cameras:
-            self._counts({"camera": name, "counts": {}, "zones": {}})
+                    self._set_retained_cache(self.topics.feature_state(name, feature), (ON if value else OFF).encode(), keep)
+            if new:
+                self._counts({"camera": name, "counts": {}, "zones": {}})
 
-    def _set_retained_cache(self, topic: str, payload: bytes) -> None:
+    def _set_retained_cache(self, topic: str, payload: bytes, keep: bool = False) -> bool:
+        """Remember ``payload`` for ``topic`` (with ``keep``, only when none is known); True when stored."""
         with self._retained_lock:
+            if keep and topic in self._retained:
+                return False
             self._retained[topic] = payload
+            return True
 
     def _set_retained(self, topic: str, payload: bytes) -> None:
         """Remember the latest value; publish it now when connected and changed."""
