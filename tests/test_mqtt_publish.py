@@ -111,7 +111,12 @@ def test_topic_tree_payloads(broker: MosquittoBroker, sink_parts, data_dir: Path
     assert tamper["active"] is True and tamper["states"] == ["covered"]
     stats = sub.wait_for(lambda: sub.last("camwatch/front/stats"), what="camera stats").json()
     assert stats["fps"] == 4.9 and stats["detector_ms"] == 31.5
-    assert sub.wait_for(lambda: sub.last("camwatch/stats")).json()["mqtt"]["outbox"] >= 0
+    # Once the broker acknowledged the three events the outbox is empty, and stats say so.
+    sub.wait_for(lambda: len(sink.outbox) == 0, what="the outbox drained")
+    sink.handle(TOPIC_STATS, {"uptime": 6.0, "cameras": {}})
+    stats_mqtt = sub.wait_for(lambda: next((m.json()["mqtt"] for m in sub.on("camwatch/stats")
+                                            if m.json()["uptime"] == 6.0), None), what="second stats")
+    assert stats_mqtt == {"outbox": 0, "dropped": 0, "rejected_commands": 0}
 
     alerts = sub.wait_for(lambda: sub.on("camwatch/front/alerts") if len(sub.on("camwatch/front/alerts")) >= 2
                           else None, what="alerts")  # fmt: skip

@@ -3,8 +3,8 @@ models imported into the data directory.
 
 Both GIFs show two people facing the camera (see /work/shared/PROVENANCE.md: a face in
 every frame for every face model), so each person event must end with ``has_face`` and a
-face crop that itself holds a face. The light-change clips have no person in them, and
-BlazeFace scores only 0.5-0.64 on those empty rooms: no event may carry a face.
+face crop that itself holds a face. On the light-change clips (an empty room) BlazeFace
+scores up to ~0.58: the face gates must keep every such false face out.
 """
 
 from __future__ import annotations
@@ -89,11 +89,53 @@ def test_person_events_with_a_face_get_has_face_and_a_crop(clip, tmp_path, ssd_m
     assert face_updates == {e["id"] for e in people}
 
 
-@pytest.mark.parametrize("clip", LIGHT_CLIPS)
-def test_light_changes_give_no_face(clip, tmp_path, ssd_model, shared_media):
-    data = face_data_dir(tmp_path / "data")
-    messages, summary = replay(MEDIA / clip, data)
-    assert summary["frames_processed"] > 40
-    with_face = [m["event"]["id"] for m in messages if m["event"].get("has_face")]
-    assert with_face == []
-    assert list(data.glob("snapshots/*-face.jpg")) == []
+def _search_light_clip(clip: Path, min_score: float, data_dir: Path) -> tuple[int, list[float]]:
+    """Every 5th frame of ``clip`` searched by a doorbell camera's face step with a person
+    filling the view: face searches run, and the scores of the faces that passed the gates."""
+    from camwatch.config import parse_config
+    from camwatch.faces.stage import FaceStage
+    from camwatch.track.model import TrackedObject
+
+    config = parse_config({
+        "faces": {"enabled": True, "recognition": False, "min_score": min_score},
+        "cameras": {"door": {"url": str(clip), "faces": {"face_camera": True, "person_interval": 0}}},
+    })  # fmt: skip
+    stage = FaceStage(config, "door", data_dir, model_path=MODELS / FACE_MODELS[0],
+                      face_camera_model_path=MODELS / FACE_MODELS[1], embedder=None)  # fmt: skip
+    capture = cv2.VideoCapture(str(clip))
+    passed: list[float] = []
+    index = 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            index += 1
+            if index % 5:
+                continue
+            h, w = frame.shape[:2]
+            person = TrackedObject("p1", "door", "person", (0, 0, w, h), 0.9, 0.0, index / 25, (w, h),
+                                   confirmed=True, seen_this_frame=True)  # fmt: skip
+            passed += [face.score for face in stage.process(frame, [person], index / 25)]
+    finally:
+        capture.release()
+        stage.close()
+    return stage.searches, passed
+
+
+def test_light_changes_give_no_face(tmp_path, shared_media):
+    """The light-change clips show an empty room. The pipeline searches faces only on tracked
+    people and nobody is tracked there, so the face step is run here on every 5th frame as
+    for a doorbell camera with a person filling the view: the whole frame (full-range model)
+    and the person's upper part. BlazeFace scores the empty room up to ~0.58 while the light
+    changes; the gates (min_score 0.7) keep all of it out, and with min_score lowered to 0.5
+    the same searches do let those false faces through."""
+    for name in FACE_MODELS:
+        require((MODELS / name).is_file(), f"face model {MODELS / name}")
+    loose: list[float] = []
+    for clip in LIGHT_CLIPS:
+        searches, passed = _search_light_clip(MEDIA / clip, 0.7, tmp_path)
+        assert searches >= 40, (clip, searches)  # the face step did look
+        assert passed == [], (clip, passed)
+        loose += _search_light_clip(MEDIA / clip, 0.5, tmp_path)[1]
+    assert loose and all(0.5 <= score < 0.7 for score in loose), loose

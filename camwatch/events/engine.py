@@ -192,6 +192,8 @@ class EventEngine:
             if zone not in event.zones_entered:
                 event.zones_entered.append(zone)
         event.current_zones = list(obj.current_zones)
+        if obj.zone_dwell:  # seconds spent in each zone so far (not a significant change)
+            event.attributes["zone_dwell"] = {zone: round(float(s), 1) for zone, s in obj.zone_dwell.items()}
         event.stationary = bool(obj.stationary)
         sub_label = getattr(obj, "sub_label", None)  # set by the faces issue, when the tracker carries it
         if sub_label and sub_label != event.sub_label:

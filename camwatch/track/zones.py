@@ -83,8 +83,8 @@ class ZoneTracker:
                     continue
                 if obj.seen_this_frame:
                     self._observe(obj, name, presence, point_in_polygon(obj.bottom_center, polygon), ts)
-                if presence.inside and presence.visit_start is not None:
-                    obj.zone_dwell[name] = presence.dwell_before + max(0.0, ts - presence.visit_start)
+                if presence.inside and presence.visit_start is not None:  # until last seen, not while unseen
+                    obj.zone_dwell[name] = presence.dwell_before + max(0.0, obj.last_seen - presence.visit_start)
             if obj.ended:
                 for name, presence in state.zones.items():
                     if presence.inside:
