@@ -130,13 +130,15 @@ class Camwatch:
         A camera that was added starts, one that was removed stops (its stored events stay),
         one whose source changed restarts, and one with other changes (zones, masks,
         objects, tamper, faces...) is rebuilt in place, keeping its tracked objects and open
-        events. MQTT follows (Home Assistant entities of new zones and cameras appear,
-        those of removed ones go).
+        events. New armed schedules apply to alert decisions from then on. MQTT follows (Home
+        Assistant entities of new zones and cameras appear, those of removed ones go).
         """
         with self._apply_lock:
             old, self.config = self.config, config
             wanted = enabled_cameras(config)
             self.control.sync(camera_switches(config))
+            if old.alerts != config.alerts:
+                self.services.apply_alerts(config)
             for name in [n for n in self.pipelines if n not in wanted]:
                 self._remove_camera(name, "camera removed")
                 self.state.remove_camera(name)

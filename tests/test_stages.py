@@ -3,6 +3,7 @@ rebuild for a changed config keeps."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from camwatch.app import Camwatch
 from camwatch.config import CamwatchConfig, parse_config
+from camwatch.config.anomaly import ScheduleWindow
 from camwatch.const import TOPIC_TAMPER
 from camwatch.events.alerting import AlertPolicy
 from camwatch.events.bus import EventBus
@@ -94,6 +96,17 @@ def test_a_rebuild_keeps_state_whose_config_did_not_change(tmp_path: Path) -> No
         # another tamper sensitivity: a fresh tamper detector
         app.apply_config(config(zones=zones, tamper={"persistence": {"covered": 9}}))
         assert app.pipelines["door"].stages[1] is not tamper
+
+        # new armed schedules: the alerting stage decides by them from now on
+        monday_noon = datetime(2026, 1, 5, 12, 0).timestamp()
+        alerting = app.pipelines["door"].stages[-1]
+        assert isinstance(alerting, AlertPolicy) and alerting.alerts_enabled("person", monday_noon)
+        night = config(zones=zones, tamper={"persistence": {"covered": 9}})
+        night = night.model_copy(update={"alerts": night.alerts.model_copy(update={
+            "schedules": [ScheduleWindow(start="20:00", end="06:00", labels=["person"])]})})
+        app.apply_config(night)
+        assert app.pipelines["door"].stages[-1] is alerting
+        assert not alerting.alerts_enabled("person", monday_noon) and alerting.alerts_enabled("car", monday_noon)
     finally:
         app.stop()
 

@@ -65,6 +65,10 @@ class Services:
     def snapshots_dir(self) -> Path:
         return snapshots_dir(self.data_dir)
 
+    def apply_alerts(self, config: CamwatchConfig) -> None:
+        """Follow a change of the armed schedules: decisions from now on use the new ones."""
+        self.alerts.alerts_enabled = ArmSchedule(config.alerts, self.control).alerts_enabled
+
     def close(self) -> None:
         """Close what the services hold open (after the cameras and sinks stopped)."""
         if self.activity is not None:
