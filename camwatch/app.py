@@ -276,7 +276,11 @@ class Camwatch:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # never exit with capture threads still running (C++ aborts the process)
+            raise
         watchdog = None
         if self.notifier is not None:
             from camwatch.service.watchdog import WatchdogPinger
