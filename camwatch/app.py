@@ -19,11 +19,12 @@ import psutil
 
 from camwatch import __version__
 from camwatch.config import CamwatchConfig
-from camwatch.const import TOPIC_CAMERA_STATE, TOPIC_EVENT, TOPIC_STATS
+from camwatch.const import EVENT_END, TOPIC_CAMERA_STATE, TOPIC_EVENT, TOPIC_STATS
 from camwatch.control import ControlState
 from camwatch.detectors.base import Detector
 from camwatch.detectors.factory import create_detector
 from camwatch.events.bus import EventBus
+from camwatch.events.model import EventMessage
 from camwatch.events.retention import Retention
 from camwatch.events.snapshots import SnapshotWriter
 from camwatch.events.store import EventStore
@@ -69,9 +70,11 @@ class Camwatch:
             armed=config.alerts.armed,
         )
         self.store = EventStore(database_path(self.data_dir), snapshots_dir(self.data_dir))
-        closed = self.store.close_open_events("camwatch restarted (previous run did not end cleanly)", time.time())
-        if closed:
-            _LOGGER.warning("closed %d event(s) left open by an unclean shutdown", closed)
+        # Events a crash left open: closed now, their `end` published once the sinks listen (start).
+        self.ended_at_start = self.store.end_open_events(
+            "camwatch restarted (previous run did not end cleanly)", time.time())
+        if self.ended_at_start:
+            _LOGGER.warning("closed %d event(s) left open by an unclean shutdown", len(self.ended_at_start))
         self.retention = Retention(self.store, config.storage.retain_days, config.storage.max_snapshot_mb)
         self.store.on_full = self.retention.trigger  # a full disk prunes at once, then writes resume
         self.detector = SharedDetector(detector or create_detector(config.detector, self.data_dir))
@@ -160,6 +163,8 @@ class Camwatch:
             self.mqtt = MqttSink(self.config, self.state, self.control, self.data_dir)
             self.bus.subscribe("mqtt", self.mqtt.handle, maxsize=100000)
             self.mqtt.start()
+        for event in self.ended_at_start:
+            self.bus.publish(TOPIC_EVENT, EventMessage(EVENT_END, event))
         if self._with_web:
             from camwatch.web.context import WebContext
             from camwatch.web.server import WebServer

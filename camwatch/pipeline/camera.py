@@ -22,6 +22,7 @@ from camwatch.detectors.base import Detection, Detector
 from camwatch.events.bus import EventBus
 from camwatch.events.engine import EventEngine
 from camwatch.events.model import EventMessage
+from camwatch.events.sequence import EventSequence
 from camwatch.events.snapshots import SnapshotWriter
 from camwatch.motion.detector import MotionDetector
 from camwatch.sources.base import Frame
@@ -73,6 +74,7 @@ class CameraPipeline:
             name, config, snapshots if config.snapshots.enabled else None,
             snapshots_enabled=lambda: self.control.get(self.name, "snapshots"),
         )
+        self.sequence = EventSequence()  # numbers each event's messages (Event.seq)
         self.detector_calls = 0
         self.frames = 0
         self._last_full_frame = -1e18
@@ -186,6 +188,7 @@ class CameraPipeline:
         if self.alert_policy is not None:
             self.alert_policy.apply(messages)
         for message in messages:
+            self.sequence.stamp(message)
             self.bus.publish(TOPIC_EVENT, message)
 
     # ----------------------------------------------------------- publishing
