@@ -92,7 +92,7 @@ class TamperStep(Stage):
             self._offline = False
             changes += self.detector.set_online(frame.ts)
         changes += self.detector.update(frame.image, frame.ts)
-        return self._messages(pipeline, changes, frame)
+        return self._messages(pipeline, changes, frame) + self.events.refresh(frame.ts)
 
     def on_idle(self, pipeline, ts):
         status = pipeline.state.camera(self.camera)
@@ -102,7 +102,8 @@ class TamperStep(Stage):
             changes += self.detector.set_offline(ts)
         elif self._offline:
             changes += self.detector.poll(ts)
-        return self._messages(pipeline, changes, None)
+        refreshed = self.events.refresh(ts) if self._offline else []  # wall-clock ts only while offline
+        return self._messages(pipeline, changes, None) + refreshed
 
     def on_finish(self, pipeline, ts):
         return self.events.close_all(ts)
