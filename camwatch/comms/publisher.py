@@ -56,9 +56,6 @@ INFLIGHT_WINDOW = 100  # outbox messages handed to paho and not yet acknowledged
 _TICK = 0.25
 
 
-_json = json_bytes
-
-
 def default_client_id(prefix: str) -> str:
     host = socket.gethostname().split(".")[0] or "host"
     return f"camwatch-{prefix.replace('/', '_')}-{host}"[:64]
@@ -154,9 +151,9 @@ class MqttSink:
 
     def _event(self, message: EventMessage) -> None:
         event = message.event
-        self._enqueue(self.topics.events, _json(message.to_dict()))
+        self._enqueue(self.topics.events, json_bytes(message.to_dict()))
         for kind in self.alerts.alerts_for(message):
-            self._enqueue(self.topics.camera_alerts(event.camera), _json(alert_payload(kind, event)))
+            self._enqueue(self.topics.camera_alerts(event.camera), json_bytes(alert_payload(kind, event)))
         cam = self.cameras.get(event.camera)
         if cam is not None and cam.mqtt.snapshot:
             self._snapshot(message, cam.mqtt.snapshot_height)
@@ -245,7 +242,7 @@ class MqttSink:
         stats["mqtt"] = {"outbox": len(self.outbox), "dropped": self.outbox.dropped,
                          "rejected_commands": self.commands.rejected}  # fmt: skip
         self.state.mqtt.update(outbox=stats["mqtt"]["outbox"], dropped=stats["mqtt"]["dropped"])
-        self._set_retained(self.topics.stats, _json(stats))
+        self._set_retained(self.topics.stats, json_bytes(stats))
         for topic, message in camera_stats_messages(self.topics, set(self.cameras), stats):
             self._set_retained(topic, message)
 
@@ -260,7 +257,7 @@ class MqttSink:
         else:
             active.discard(state)
         payload = {"active": bool(active), "states": sorted(active), "last": state, "time": change.get("time")}
-        self._set_retained(self.topics.tamper(camera), _json(payload))
+        self._set_retained(self.topics.tamper(camera), json_bytes(payload))
 
     # --------------------------------------------------------- retained state
     def _publish_stopped_state(self) -> None:
@@ -269,7 +266,7 @@ class MqttSink:
             self._counts({"camera": name, "counts": {}, "zones": {}})
             self._set_retained(self.topics.motion(name), OFF.encode())
             self._tamper[name] = set()
-            self._set_retained(self.topics.tamper(name), _json({"active": False, "states": []}))
+            self._set_retained(self.topics.tamper(name), json_bytes({"active": False, "states": []}))
             self._set_retained(self.topics.camera_status(name), OFFLINE.encode())
 
     def _republish_status(self, camera: str) -> None:
@@ -287,7 +284,7 @@ class MqttSink:
             online = bool(cameras.get(name, {}).get("online"))
             self._set_retained_cache(self.topics.camera_status(name), (ONLINE if online else OFFLINE).encode())
             self._set_retained_cache(self.topics.motion(name), OFF.encode())
-            self._set_retained_cache(self.topics.tamper(name), _json({"active": False, "states": []}))
+            self._set_retained_cache(self.topics.tamper(name), json_bytes({"active": False, "states": []}))
             for feature, value in (snapshot.get(name) or {}).items():
                 if feature == "zones":
                     for zone, on in value.items():
@@ -334,7 +331,7 @@ class MqttSink:
             return
         answer = self.commands.handle(topic, payload)
         if answer is not None:
-            self.connection.publish(self.topics.errors, _json(answer), qos=1)
+            self.connection.publish(self.topics.errors, json_bytes(answer), qos=1)
 
     def _acks_put(self, mid: int) -> None:
         self._acks.put(mid)
@@ -414,7 +411,7 @@ class MqttSink:
         for topic in sorted(removed):
             self.connection.publish(topic, b"", qos=1, retain=True)
         for topic, payload in configs.items():
-            self.connection.publish(topic, _json(payload), qos=1, retain=True)
+            self.connection.publish(topic, json_bytes(payload), qos=1, retain=True)
         if removed:
             _LOGGER.info("removed %d Home Assistant entit(ies) no longer in the config", len(removed))
         if set(configs) != previous:
