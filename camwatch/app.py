@@ -24,10 +24,11 @@ import psutil
 from camwatch import __version__
 from camwatch.config import CamwatchConfig
 from camwatch.config.camera import CameraConfig
-from camwatch.const import TOPIC_CAMERA_STATE, TOPIC_STATS
+from camwatch.const import EVENT_END, TOPIC_CAMERA_STATE, TOPIC_EVENT, TOPIC_STATS
 from camwatch.control import ControlState
 from camwatch.detectors.base import Detector
 from camwatch.events.bus import EventBus
+from camwatch.events.model import EventMessage
 from camwatch.events.store import EventStore
 from camwatch.paths import default_data_dir
 from camwatch.pipeline.build import build_camera
@@ -95,6 +96,8 @@ class Camwatch:
             self.mqtt = MqttSink(self.config, self.state, self.control, self.data_dir)
             self.bus.subscribe("mqtt", self.mqtt.handle, maxsize=100000)
             self.mqtt.start()
+        for event in self.services.ended_at_start:
+            self.bus.publish(TOPIC_EVENT, EventMessage(EVENT_END, event))
         if self._with_web:
             from camwatch.web.context import WebContext
             from camwatch.web.server import WebServer
@@ -275,7 +278,11 @@ class Camwatch:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # never exit with capture threads still running (C++ aborts the process)
+            raise
         watchdog = None
         if self.notifier is not None:
             from camwatch.service.watchdog import WatchdogPinger

@@ -24,6 +24,8 @@ EDGETPU_PCIE_DEVICE = Path("/dev/apex_0")
 EVENT_NEW = "new"
 EVENT_UPDATE = "update"
 EVENT_END = "end"
+# End reason of events still open when camwatch stops cleanly.
+END_REASON_STOPPED = "camwatch stopped"
 
 # Alert kinds (Home Assistant `event` entity event types).
 ALERT_TYPES: tuple[str, ...] = (

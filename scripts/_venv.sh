@@ -39,9 +39,15 @@ camwatch_venv() {
     fi
     echo "camwatch: installing $target into $CAMWATCH_VENV" >&2
     rm -f "$stamp"
-    "$CAMWATCH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --upgrade pip >&2 || return 1
-    "$CAMWATCH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -e "$target" >&2 || { echo "camwatch: pip install failed" >&2; return 1; }
+    # pip and the build backend talk a lot even with --quiet (notices, editable-install
+    # hints): keep it in a log and show it only when the install fails.
+    local log="$CAMWATCH_VENV/pip-install.log"
+    if ! { "$CAMWATCH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+           "$CAMWATCH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$target"; } \
+           >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "camwatch: pip install failed (whole log: $log)" >&2
+        return 1
+    fi
     echo "$want" >"$stamp"
 }

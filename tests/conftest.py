@@ -38,6 +38,28 @@ def require(condition: bool, what: str) -> None:
     pytest.skip(f"missing test component: {what}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_config_and_data(tmp_path_factory: pytest.TempPathFactory):
+    """Tests never read the host's config or data (/etc/camwatch, /var/lib/camwatch, ~/.local,
+    or whatever CAMWATCH_CONFIG / CAMWATCH_DATA say outside): module and session fixtures
+    see a session directory, each test its own (below)."""
+    root = tmp_path_factory.mktemp("camwatch-session")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CAMWATCH_CONFIG", str(root / "config.yml"))  # absent unless a test writes it
+        patch.setenv("CAMWATCH_DATA", str(root / "data"))
+        yield root
+
+
+@pytest.fixture(autouse=True)
+def _test_config_and_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config path (absent) and a data directory of this test only; ``data_dir`` and tests
+    that write a config override them."""
+    root = tmp_path_factory.mktemp("camwatch-env")
+    monkeypatch.setenv("CAMWATCH_CONFIG", str(root / "config.yml"))
+    monkeypatch.setenv("CAMWATCH_DATA", str(root / "data"))
+    return root
+
+
 @pytest.fixture(scope="session")
 def shared_media() -> Path:
     require(MEDIA.is_dir(), f"media directory {MEDIA}")

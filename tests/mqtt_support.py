@@ -142,3 +142,36 @@ def person_event(camera: str = "front", label: str = "person", ts: float | None 
 
 def message(kind: str, event: Event) -> EventMessage:
     return EventMessage(kind, Event.from_dict(event.to_dict()))
+
+
+def ha_available(config: dict[str, Any], last_payload: Callable[[str], bytes | None]) -> bool:
+    """Whether Home Assistant shows an MQTT entity as available, by its own rule.
+
+    Each ``availability`` item's last payload goes through its ``value_template`` (Jinja, with
+    ``value`` and ``value_json`` as in Home Assistant) and is compared with ``payload_available``
+    (default ``online``). ``availability_mode`` ``all`` needs every item available, ``any`` one;
+    a topic that never got a message counts as not available (Home Assistant starts there).
+    """
+    import jinja2
+
+    items = config.get("availability") or []
+    if not items:
+        return True
+    mode = config.get("availability_mode", "latest")
+    assert mode in {"all", "any"}, f"ha_available does not model availability_mode {mode!r}"
+    results = []
+    for item in items:
+        payload = last_payload(item["topic"])
+        if payload is None:
+            results.append(False)
+            continue
+        value = payload.decode()
+        template = item.get("value_template")
+        if template:
+            try:
+                value_json = json.loads(value)
+            except ValueError:
+                value_json = None
+            value = jinja2.Environment().from_string(template).render(value=value, value_json=value_json).strip()
+        results.append(value == item.get("payload_available", "online"))
+    return all(results) if mode == "all" else any(results)

@@ -80,6 +80,30 @@ def test_init_writes_a_valid_commented_config(tmp_path):
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+def test_detect_and_replay_do_not_need_the_secrets_of_cameras_they_do_not_open(
+    tmp_path, ssd_model, shared_media, data_dir, monkeypatch
+):
+    """`scripts/run` writes a starter config whose camera URL needs ${CAMWATCH_CAMERA_PASSWORD}."""
+    starter = tmp_path / "etc" / "config.yml"
+    assert camwatch("init", "--config", str(starter)).returncode == 0
+    assert "${CAMWATCH_CAMERA_PASSWORD}" in starter.read_text()
+    monkeypatch.delenv("CAMWATCH_CAMERA_PASSWORD", raising=False)
+    monkeypatch.setenv("CAMWATCH_CONFIG", str(starter))
+    check = camwatch("config", "check")  # running the cameras does need it, and says so
+    assert check.returncode == 1 and "CAMWATCH_CAMERA_PASSWORD is not set" in check.stderr
+
+    detect = camwatch("detect", str(MEDIA / "grace_hopper.bmp"), "--model-path", str(SSD_MODEL))
+    assert detect.returncode == 0, detect.stderr
+    assert "person" in detect.stdout
+    replay = camwatch(
+        "replay", str(MEDIA / "total-darkness-to-light.h264"), "--config", str(starter),
+        "--model-path", str(SSD_MODEL), "--json",
+    )
+    assert replay.returncode == 0, replay.stderr
+    summary = json.loads(replay.stdout.splitlines()[-1])["summary"]
+    assert summary["camera"] == "camera_1" and summary["frames_processed"] > 0
+
+
 def test_run_with_missing_model_exits_1(tmp_path, data_dir):
     cfg = tmp_path / "c.yml"
     cfg.write_text(f"cameras:\n  a:\n    url: {MEDIA / 'walking-by.h264'}\nweb:\n  enabled: false\n")

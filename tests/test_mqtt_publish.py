@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,6 +132,45 @@ def test_topic_tree_payloads(broker: MosquittoBroker, sink_parts, data_dir: Path
     sub.close()
 
 
+def test_online_once_per_connect_and_a_clean_stop_leaves_no_stale_state(
+    broker: MosquittoBroker, sink_parts
+) -> None:
+    _config, _state, _control, start = sink_parts
+    sub = Subscriber(broker.port, ["camwatch/#"])
+    sink = start()
+    sub.wait_payload("camwatch/available", "online")
+    sink.handle(TOPIC_CAMERA_STATE, {"name": "front", "online": True, "state": "online"})
+    sink.handle(TOPIC_COUNTS, {"camera": "front", "counts": {"person": 1}, "zones": {"porch": {"person": 1}}})
+    sink.handle(TOPIC_MOTION, {"camera": "front", "active": True, "time": 1.0})
+    sink.handle(TOPIC_TAMPER, {"camera": "front", "state": "covered", "active": True, "time": 3.0})
+    sub.wait_payload("camwatch/front/objects/person", "1")
+    sub.wait_payload("camwatch/front/status", "online")
+    sub.wait_for(lambda: b"true" in sub.last("camwatch/front/tamper").payload, what="tamper active")
+
+    broker.restart()  # one reconnect: "online" once more, not twice
+    def onlines() -> list:
+        return [m for m in sub.on("camwatch/available") if m.payload == b"online"]
+
+    sub.wait_for(lambda: len(onlines()) >= 2, timeout=20, what="online after the reconnect")
+    time.sleep(1.0)
+    assert len(onlines()) == 2, [m.payload for m in sub.on("camwatch/available")]
+
+    sink.stop()
+    sub.wait_payload("camwatch/available", "stopped")
+    sub.close()
+    late = Subscriber(broker.port, ["camwatch/#"])  # what anyone sees while camwatch is stopped
+    late.wait_payload("camwatch/available", "stopped")
+    late.wait_for(lambda: late.last("camwatch/front/tamper"), what="retained tamper")
+    assert late.last("camwatch/front/objects/person").payload == b"0"
+    assert late.last("camwatch/front/objects/all").payload == b"0"
+    assert late.last("camwatch/front/zones/porch/objects/person").payload == b"0"
+    assert json.loads(late.last("camwatch/front/objects").payload) == {}
+    assert late.last("camwatch/front/tamper").json()["active"] is False
+    assert late.last("camwatch/front/motion").payload == b"OFF"
+    assert late.last("camwatch/front/status").payload == b"offline"
+    late.close()
+
+
 def test_disarmed_event_published_without_alert_and_face_alerts(broker: MosquittoBroker, sink_parts) -> None:
     _c, _s, _ctl, start = sink_parts
     sub = Subscriber(broker.port, ["camwatch/#"])
@@ -225,6 +265,10 @@ def test_discovery_payloads_have_required_fields(broker: MosquittoBroker, sink_p
     assert by_key["snapshot"]["image_topic"] == "camwatch/front/snapshot"
     assert {"topic": "camwatch/front/status", "payload_available": "online",
             "payload_not_available": "offline"} in by_key["motion"]["availability"]  # fmt: skip
+    # What must show a camera cut follows the node alone (a list + mode, as Home Assistant takes it).
+    for key in ("alert", "tamper", "connectivity"):
+        assert [a["topic"] for a in by_key[key]["availability"]] == ["camwatch/available"], key
+        assert by_key[key]["availability_mode"] in {"all", "any", "latest"}
     # Every state topic a config points at has a retained value already (stats come every N s).
     for cfg in configs.values():
         if "state_topic" in cfg and cfg["state_topic"].rsplit("/", 1)[1] not in ("alerts", "stats"):

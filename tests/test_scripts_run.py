@@ -54,3 +54,22 @@ def test_scripts_run_without_config_writes_a_starter_config(tmp_path):
     if not list(Path("/dev").glob("video*")):
         assert result.returncode == 0, result.stderr[-2000:]
         assert "put your camera's URL" in result.stderr
+
+
+def test_installing_prints_two_lines_and_the_metadata_builds_without_warnings(tmp_path):
+    """scripts/run's install step in a fresh virtual environment (camwatch itself only:
+    PIP_NO_DEPS) prints what it does, not pages of pip and setuptools notices."""
+    venv = tmp_path / "venv"
+    env = {**os.environ, "CAMWATCH_VENV": str(venv), "PIP_NO_DEPS": "1"}
+    result = subprocess.run(
+        ["bash", "-c", f'source "{ROOT / "scripts" / "_venv.sh"}" && camwatch_venv'],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.splitlines() == [
+        f"camwatch: creating virtual environment {venv}",
+        f"camwatch: installing {ROOT} into {venv}",
+    ], result.stderr[-3000:]
+    log = (venv / "pip-install.log").read_text()
+    assert "project.license" not in log and "deprecated" not in log.lower(), log[-3000:]
+    assert subprocess.run([str(venv / "bin" / "python"), "-c", "import camwatch"], env={}, check=False).returncode == 0

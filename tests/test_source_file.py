@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 import time
 
 import cv2
@@ -10,7 +13,6 @@ import pytest
 from camwatch.config.camera import SourceConfig
 from camwatch.sources import CameraSource
 from camwatch.sources.base import FileSampler, LiveSampler
-from camwatch.sources.opencv import SourceError
 from camwatch.state import RuntimeState
 from tests.conftest import MEDIA
 
@@ -85,9 +87,68 @@ def test_loop_restarts_the_file(shared_media):
     assert not source.finished
 
 
-def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(SourceError, match="video file not found"):
-        CameraSource("c", str(tmp_path / "nope.mp4"), fps=5)
+def _put(clip, target) -> None:
+    """Copy a clip into place atomically (a half-copied file would be undecodable)."""
+    partial = target.with_name(target.name + ".part")
+    shutil.copyfile(clip, partial)
+    os.replace(partial, target)
+
+
+def _offline_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "camwatch.sources.opencv" and " offline" in r.getMessage()]
+
+
+RETRY_FAST = {"reconnect_min": 0.2, "reconnect_max": 0.5}
+
+
+def test_missing_file_is_offline_with_the_reason_and_retried_until_it_appears(tmp_path, shared_media, caplog):
+    caplog.set_level(logging.INFO, logger="camwatch.sources.opencv")
+    path = tmp_path / "later.h264"
+    state = RuntimeState(["c"])
+    source = CameraSource("c", str(path), fps=25, options=SourceConfig(realtime=False, **RETRY_FAST), state=state)
+    source.start()
+    try:
+        assert source.read(timeout=2.0) is None
+        status = state.camera("c")
+        assert (status.online, status.state) == (False, "offline")
+        assert status.last_error == f"video file not found: {path}"
+        assert not source.finished  # still trying
+        _put(MEDIA / "total-darkness-to-light.h264", path)
+        assert source.read(timeout=10) is not None, "the file appeared but was never played"
+        assert state.camera("c").online
+    finally:
+        source.stop()
+    lines = _offline_lines(caplog)
+    assert len(lines) == 1 and "video file not found" in lines[0] and "retrying" in lines[0], lines
+
+
+def test_a_file_that_disappears_while_playing_is_offline_and_retried(tmp_path, shared_media, caplog):
+    caplog.set_level(logging.INFO, logger="camwatch.sources.opencv")
+    path = tmp_path / "clip.h264"
+    _put(MEDIA / "total-darkness-to-light.h264", path)  # 275 frames
+    state = RuntimeState(["c"])
+    options = SourceConfig(realtime=False, loop=True, **RETRY_FAST)
+    source = CameraSource("c", str(path), fps=25, options=options, state=state)
+    source.start()
+    try:
+        assert source.read(timeout=10) is not None
+        path.unlink()  # an unmounted disk, a deleted recording
+        played = 1
+        while source.read(timeout=3.0) is not None:  # what was already open plays to its end
+            played += 1
+        assert played <= 275
+        status = state.camera("c")
+        assert (status.online, status.state) == (False, "offline"), status
+        assert str(path) in (status.last_error or "")
+        assert not source.finished
+        time.sleep(1.5)  # a few attempts while it is gone
+        _put(MEDIA / "total-darkness-to-light.h264", path)
+        assert source.read(timeout=10) is not None, "the file came back but was never played again"
+        assert state.camera("c").online
+    finally:
+        source.stop()
+    lines = _offline_lines(caplog)
+    assert len(lines) == 1 and "disappeared" in lines[0], lines
 
 
 def test_corrupt_file_reports_offline_with_a_reason(tmp_path):
@@ -100,6 +161,7 @@ def test_corrupt_file_reports_offline_with_a_reason(tmp_path):
     status = state.camera("c")
     assert not status.online
     assert status.last_error and str(bogus) in status.last_error
+    assert source.finished  # present but undecodable: not retried for ever
 
 
 def test_live_stream_is_sampled_without_drift_or_queueing():

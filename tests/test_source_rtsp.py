@@ -4,6 +4,7 @@ cameras, reconnects, one log line per state change, clear errors without secrets
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,6 +97,10 @@ def test_dead_camera_goes_offline_then_reconnects(
     went_offline = wait_status(source, lambda s: not s.online, 10, "offline after SIGKILL")
     status = source.state.camera("door")
     assert status.state == "offline" and status.last_error
+    # the reason says what was seen: the measured time since the last frame, never more
+    # than had passed (it used to print the configured 3 s the instant the stream died)
+    seen = re.search(r"(\d+\.\d) s", status.last_error)
+    assert seen and float(seen.group(1)) <= went_offline + 1.0, (status.last_error, went_offline)
     time.sleep(4)  # several reconnect attempts fail while the camera is dead
 
     rtsp_live_server.restart()

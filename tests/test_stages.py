@@ -121,4 +121,4 @@ def test_tamper_status_goes_through_emit_and_its_events_are_returned() -> None:
     assert [s.topic for s in emitted] == [TOPIC_TAMPER]
     assert emitted[0].payload["state"] == "offline" and emitted[0].state["tamper"]["offline"] is True
     ended = step.on_finish(TickContext(camera="door", ts=101.0, messages=(), emit=emitted.append))
-    assert [(m.type, m.event.end_reason) for m in ended] == [("end", "stopped")]
+    assert [(m.type, m.event.end_reason) for m in ended] == [("end", "camwatch stopped")]

@@ -321,3 +321,38 @@ def test_unreadable_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open the event database"):
         EventStore(db, tmp_path / "snapshots")
     assert db.read_bytes().startswith(b"this is not a database")  # left as it was
+
+
+def test_events_closed_at_start_come_back_for_publishing_with_the_next_seq(store: EventStore) -> None:
+    from camwatch.events.sequence import EventSequence
+
+    sequence = EventSequence()
+    event = Event(id="1700000100.000000-0badcafe", camera="front", label="person", start_time=1700000100.0,
+                  last_seen=1700000100.0)  # fmt: skip
+    for kind, seen in (("new", 1700000100.0), ("update", 1700000104.0), ("update", 1700000109.5)):
+        event.last_seen = seen
+        message = EventMessage(kind, Event.from_dict(event.to_dict()))
+        sequence.stamp(message)
+        store.handle(TOPIC_EVENT, message)
+    assert store.get(event.id).seq == 2
+    ended = store.end_open_events("camwatch restarted", 1700000500.0)
+    assert [(e.id, e.seq, e.end_time, e.end_reason) for e in ended] == [
+        (event.id, 3, 1700000109.5, "camwatch restarted")
+    ]
+    assert store.get(event.id).end_time == 1700000109.5
+    assert store.end_open_events("camwatch restarted", 1700000600.0) == []
+
+
+def test_event_sequence_numbers_each_events_messages() -> None:
+    from camwatch.events.sequence import EventSequence
+
+    sequence = EventSequence()
+    a = Event(id="a", camera="front", label="person", start_time=1.0)
+    b = Event(id="b", camera="front", label="car", start_time=2.0)
+    stamped = []
+    for kind, event in (("new", a), ("new", b), ("update", a), ("update", a), ("end", b), ("end", a)):
+        message = EventMessage(kind, Event.from_dict(event.to_dict()))
+        sequence.stamp(message)
+        stamped.append((message.event.id, kind, message.event.seq))
+    assert stamped == [("a", "new", 0), ("b", "new", 0), ("a", "update", 1), ("a", "update", 2),
+                       ("b", "end", 1), ("a", "end", 3)]  # fmt: skip

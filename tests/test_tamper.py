@@ -57,7 +57,7 @@ def test_ordinary_clips_raise_nothing(shared_media: Path) -> None:
         assert [c.description for c in changes] == [], clip
 
 
-def test_cover_clears_on_recovery_and_cooldown_delays_a_repeat(shared_media: Path) -> None:
+def test_cover_clears_on_recovery_and_a_repeat_within_the_cooldown_still_fires(shared_media: Path) -> None:
     config = TamperConfig(cooldown=8.0)
     detector = TamperDetector(config, camera="test")
     changes: list[tuple[float, TamperChange]] = []
@@ -70,7 +70,10 @@ def test_cover_clears_on_recovery_and_cooldown_delays_a_repeat(shared_media: Pat
     on1, off, on2 = (ts for ts, _ in changes)
     assert 8.0 <= on1 <= 10.0
     assert 11.0 < off <= 11.0 + config.clear_seconds + 0.5
-    assert on2 >= off + config.cooldown  # the repeat waited for the cooldown
+    # the repeat is reported as soon as it has lasted its persistence, marked as a repeat
+    assert 13.0 + config.persistence.covered <= on2 < off + config.cooldown
+    assert (changes[0][1].repeat, changes[2][1].repeat) == (0, 1)
+    assert "again" in changes[2][1].description
     assert "recovered" in changes[1][1].description
 
 
@@ -116,3 +119,51 @@ def test_bad_frame_size_config_is_rejected() -> None:
         TamperConfig(sample_width=10)
     with pytest.raises(ValidationError, match="unknown|Extra"):
         TamperConfig.model_validate({"persistance": {}})
+
+
+def test_a_camera_cut_twice_within_the_cooldown_raises_two_offline_events() -> None:
+    from camwatch.anomaly.events import AnomalyEvents
+
+    config = TamperConfig(cooldown=60.0)
+    detector = TamperDetector(config, camera="gate")
+    events = AnomalyEvents("gate", (320, 240))
+    news = []
+    for cut, back in ((10.0, 20.0), (51.0, 55.0)):  # the second cut 31 s after the first cleared
+        for change in [*detector.set_offline(cut), *detector.poll(cut + 1.0), *detector.set_online(back)]:
+            message = events.on_tamper(change)
+            if message is not None and message.type == "new":
+                news.append(message.event)
+    assert [e.subtype for e in news] == ["offline", "offline"]
+    assert news[0].id != news[1].id
+    assert (news[0].attributes["repeat"], news[1].attributes["repeat"]) == (0, 1)
+
+
+def test_an_ongoing_anomaly_is_updated_and_a_crash_closes_it_at_its_last_update(tmp_path: Path) -> None:
+    from camwatch.anomaly.events import UPDATE_INTERVAL, AnomalyEvents
+    from camwatch.const import TOPIC_EVENT
+    from camwatch.events.store import EventStore
+
+    config = TamperConfig()
+    detector = TamperDetector(config, camera="gate")
+    events = AnomalyEvents("gate", (320, 240))
+    store = EventStore(tmp_path / "camwatch.db", tmp_path / "snapshots")
+    try:
+        start = 1000.0
+        messages = [events.on_tamper(c) for c in detector.set_offline(start)]
+        ts = start
+        while ts < start + 95.0:  # the camera stays away; camwatch polls about once a second
+            ts += 1.0
+            messages += [events.on_tamper(c) for c in detector.poll(ts)]
+            messages += events.refresh(ts)
+        messages = [m for m in messages if m is not None]
+        assert [m.type for m in messages][:1] == ["new"]
+        updates = [m for m in messages if m.type == "update"]
+        assert len(updates) >= 95.0 // UPDATE_INTERVAL - 1
+        for message in messages:
+            store.handle(TOPIC_EVENT, message)
+        # camwatch is killed here: the next start closes the event at its last update
+        (ended,) = store.end_open_events("restarted", start + 3600.0)
+        assert ended.end_time - ended.start_time >= 95.0 - UPDATE_INTERVAL
+        assert ended.end_time <= ts
+    finally:
+        store.close()

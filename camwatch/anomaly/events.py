@@ -1,8 +1,11 @@
 """Anomalies as ordinary events (kind ``anomaly``): they reach the store, MQTT and the UI.
 
 ``AnomalyEvents`` keeps the open event of each ongoing tamper state so a state change
-becomes an EventMessage ``new`` (state starts) or ``end`` (state clears). Loitering and
-unusual activity are instant: ``instant_messages`` gives a ``new`` and an ``end`` at once.
+becomes an EventMessage ``new`` (state starts) or ``end`` (state clears). While a state
+lasts, ``refresh`` sends an ``update`` every ``UPDATE_INTERVAL`` seconds with ``last_seen``:
+an event cut short by a crash is closed at its last sign of life, not at its start.
+Loitering and unusual activity are instant: ``instant_messages`` gives a ``new`` and an
+``end`` at once.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 from camwatch.anomaly.activity import Unusual
 from camwatch.anomaly.loitering import Loitering
 from camwatch.anomaly.tamper import TamperChange
-from camwatch.const import EVENT_END, EVENT_NEW
+from camwatch.const import END_REASON_STOPPED, EVENT_END, EVENT_NEW, EVENT_UPDATE
 from camwatch.events.model import Event, EventMessage
 from camwatch.ids import new_event_id
 
@@ -21,6 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 
 LOITERING = "loitering"
 UNUSUAL_ACTIVITY = "unusual_activity"
+UPDATE_INTERVAL = 10.0  # seconds between updates of an ongoing anomaly
 
 
 def make_anomaly_event(
@@ -60,7 +64,13 @@ def make_anomaly_event(
 def end_event(event: Event, ts: float, reason: str) -> Event:
     event.end_time = ts
     event.end_reason = reason
+    event.last_seen = max(event.last_seen or ts, ts)
     return event
+
+
+def _copy(event: Event) -> Event:
+    """A private copy for one message: sinks on other threads never see later changes."""
+    return Event.from_dict(event.to_dict())
 
 
 def loitering_event(alert: Loitering, alerted: bool = True) -> Event:
@@ -119,18 +129,30 @@ class AnomalyEvents:
                 change.ts,
                 frame_size=self._frame_size,
                 alerted=alerted,
-                attributes={"tamper": change.is_tamper},
+                attributes={"tamper": change.is_tamper, "repeat": change.repeat},
             )
+            event.last_seen = change.ts
             self._open[change.state] = event
+            # The open event itself: the caller adds the snapshot to it before it is published.
             return EventMessage(EVENT_NEW, event)
         event = self._open.pop(change.state, None)
         if event is None:
             return None
-        event.attributes["recovery"] = change.description
-        return EventMessage(EVENT_END, end_event(event, change.ts, "recovered"))
+        ended = _copy(event)
+        ended.attributes["recovery"] = change.description
+        return EventMessage(EVENT_END, end_event(ended, change.ts, "recovered"))
 
-    def close_all(self, ts: float, reason: str = "stopped") -> list[EventMessage]:
+    def refresh(self, ts: float) -> list[EventMessage]:
+        """An ``update`` (with ``last_seen``) for each anomaly still going on after UPDATE_INTERVAL."""
+        messages: list[EventMessage] = []
+        for event in self._open.values():
+            if ts - (event.last_seen or event.start_time) >= UPDATE_INTERVAL:
+                event.last_seen = ts
+                messages.append(EventMessage(EVENT_UPDATE, _copy(event)))
+        return messages
+
+    def close_all(self, ts: float, reason: str = END_REASON_STOPPED) -> list[EventMessage]:
         """End every open anomaly (camera stopping)."""
-        messages = [EventMessage(EVENT_END, end_event(e, ts, reason)) for e in self._open.values()]
+        messages = [EventMessage(EVENT_END, end_event(_copy(e), ts, reason)) for e in self._open.values()]
         self._open.clear()
         return messages

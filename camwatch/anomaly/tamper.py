@@ -3,8 +3,10 @@
 Each sampled frame is reduced to a small grey image and compared with a reference scene
 that is learned slowly, only while the view is healthy and still. One condition (the first
 that holds, in the order dark, covered, frozen, defocused, moved) is noted per frame; a
-state fires when its condition has lasted its persistence, clears after ``clear_seconds``
-of a healthy view, and cannot fire again within its cooldown after clearing.
+state fires when its condition has lasted its persistence and clears after
+``clear_seconds`` of a healthy view. Every firing is reported, however soon after the last
+one: a state that comes back within its cooldown is marked as a repeat (``repeat`` counts
+them), never held back, so a camera cut twice in a minute raises two alerts.
 
 A sudden global brightness change whose edges still match the reference (lights switched,
 IR day/night) re-references the scene instead of raising anything.
@@ -62,6 +64,7 @@ class TamperChange:
     ts: float
     severity: str
     description: str
+    repeat: int = 0  # how many times it fired before within the cooldown of each clearing
 
     @property
     def is_tamper(self) -> bool:
@@ -75,6 +78,7 @@ class TamperChange:
             "time": self.ts,
             "severity": self.severity,
             "description": self.description,
+            "repeat": self.repeat,
         }
 
 
@@ -85,6 +89,7 @@ class _Timer:
     active: bool = False
     active_since: float = 0.0
     cleared_at: float | None = None
+    repeats: int = 0
 
 
 @dataclass(slots=True)
@@ -286,11 +291,14 @@ class TamperDetector:
         lasted = ts - timer.since
         if lasted < getattr(self._cfg.persistence, state):
             return None
-        if timer.cleared_at is not None and ts - timer.cleared_at < self._cfg.cooldown:
-            return None
+        recent = timer.cleared_at is not None and ts - timer.cleared_at < self._cfg.cooldown
+        timer.repeats = timer.repeats + 1 if recent else 0
         timer.active = True
         timer.active_since = ts
-        change = TamperChange(state, True, ts, SEVERITY[state], self._describe(state, lasted, info))
+        description = self._describe(state, lasted, info)
+        if timer.repeats:
+            description += f" (again: {timer.repeats + 1} times, each within {self._cfg.cooldown:g} s of the last)"
+        change = TamperChange(state, True, ts, SEVERITY[state], description, timer.repeats)
         log = _LOGGER.info if state == VIEW_DARK else _LOGGER.warning
         log("%s: %s", self._camera or "camera", change.description)
         return change
@@ -298,7 +306,9 @@ class TamperDetector:
     def _clear(self, state: str, timer: _Timer, ts: float) -> TamperChange:
         timer.active = False
         timer.cleared_at = ts
-        change = TamperChange(state, False, ts, SEVERITY[state], explain.recovered(state, ts - timer.active_since))
+        change = TamperChange(
+            state, False, ts, SEVERITY[state], explain.recovered(state, ts - timer.active_since), timer.repeats
+        )
         _LOGGER.info("%s: %s", self._camera or "camera", change.description)
         return change
 

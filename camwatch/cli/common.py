@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from camwatch.config import CamwatchConfig, ConfigError, load_config
@@ -37,8 +38,9 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load(args: argparse.Namespace) -> CamwatchConfig:
-    config = load_config(getattr(args, "config", None))
+def load(args: argparse.Namespace, cameras: Collection[str] | None = None) -> CamwatchConfig:
+    """The config (``cameras``: only those cameras' secrets are resolved; None = all)."""
+    config = load_config(getattr(args, "config", None), cameras)
     setup_logging(args.log_level or config.logging.level, config.logging.modules)
     return config
 

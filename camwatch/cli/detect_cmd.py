@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _detector_config(args: argparse.Namespace):
     config = None
     if args.config or config_path(None).exists():
-        config = load(args)
+        config = load(args, cameras=())  # the detector settings only: no camera is opened
     base = config.detector if config else DetectorConfig()
     changes = {}
     if args.model_path:

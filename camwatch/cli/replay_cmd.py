@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _replay_config(args: argparse.Namespace) -> tuple[CamwatchConfig, str]:
     if args.config:
-        base = load(args)
+        base = load(args, cameras=())  # the recording replaces the camera: its secrets are never used
         data = base.model_dump(mode="python", exclude_none=True)
         names = list(base.cameras)
         camera = args.camera or names[0]
@@ -75,7 +75,7 @@ def replay_command(args: argparse.Namespace) -> int:
     if start_time is None:
         start_time = float(int(time.time()))
     config, camera = _replay_config(args)
-    base_config = load(args) if args.config else None
+    base_config = load(args, cameras=()) if args.config else None
     with tempfile.TemporaryDirectory(prefix="camwatch-replay-") as tmp:
         data_dir = args.data_dir or Path(tmp)
         if args.data_dir is None:

@@ -3,7 +3,9 @@
 An object event alerts once on ``new`` by its label (person, vehicle, animal, object), then
 once more per new zone entered (zone_entry), once when a face is first seen (face) and once
 when the face is recognised (known_face). An anomaly alerts once on ``new``: tamper,
-loitering or unusual_activity. Events with ``alerted == False`` (disarmed) raise nothing.
+loitering or unusual_activity. Events with ``alerted == False`` (disarmed) raise nothing,
+and neither does the ``end`` of an event this run never saw begin (one closed at start
+after a crash: it alerted in its own run).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class AlertTracker:
 
     def alerts_for(self, message: EventMessage) -> list[str]:
         event = message.event
+        if message.type == EVENT_END and event.id not in self._raised:
+            return []
         raised = self._raised.setdefault(event.id, set())
         found: list[str] = []
         if event.alerted:

@@ -79,9 +79,11 @@ class MqttConnection:
         will_topic: str,
         will_payload: str,
         state: RuntimeState | None = None,
+        quiet: bool = False,
     ) -> None:
         self.config = config
         self.state = state
+        self.quiet = quiet  # a helper connection: the main one already reports every problem
         self.connected = threading.Event()
         self.on_connected: Callable[[], None] | None = None
         self.on_disconnected: Callable[[], None] | None = None
@@ -237,7 +239,7 @@ class MqttConnection:
         self._set_state(connected=connected, error=error)
         if status != self._status:
             self._status = status
-            _LOGGER.log(level, "%s", secrets.redact(message))
+            _LOGGER.log(logging.DEBUG if self.quiet else level, "%s", secrets.redact(message))
 
     def _set_state(self, **changes: Any) -> None:
         if self.state is None:

@@ -4,7 +4,9 @@
 ``unique_id``, the fields Home Assistant requires for its component (``state_topic`` for
 binary_sensor, sensor and event, ``event_types`` for event, ``command_topic`` for switch,
 ``image_topic`` for image), a ``device`` block, an ``origin`` block and an availability
-list tied to ``camwatch/available`` and (except connectivity) to the camera's status.
+list tied to ``camwatch/available`` and, for entities that only mean something while the
+camera streams, to the camera's status. Connectivity, tamper and the alert event entity
+follow the node alone: a camera going offline is exactly what they must show.
 
 ``DiscoveryRecord`` remembers which config topics were published (in the data dir) so a
 camera, zone or label removed from the config gets an empty retained config (removal).
@@ -148,7 +150,7 @@ class DiscoveryBuilder:
         add("binary_sensor", "tamper", {
             "name": "Tamper", "state_topic": t.tamper(camera), "device_class": "tamper",
             "value_template": "{{ 'ON' if value_json.active else 'OFF' }}",
-            "json_attributes_topic": t.tamper(camera)})  # fmt: skip
+            "json_attributes_topic": t.tamper(camera)}, tie_to_camera=False)  # fmt: skip
         add("binary_sensor", "connectivity", {
             "name": "Connectivity", "state_topic": t.camera_status(camera), "payload_on": ONLINE,
             "payload_off": OFFLINE, "device_class": "connectivity", "entity_category": "diagnostic"},
@@ -163,7 +165,7 @@ class DiscoveryBuilder:
             "device_class": "duration", "state_class": "measurement", "entity_category": "diagnostic"})  # fmt: skip
         add("event", "alert", {
             "name": "Alert", "state_topic": t.camera_alerts(camera), "event_types": list(ALERT_TYPES),
-            "icon": "mdi:cctv"})  # fmt: skip
+            "icon": "mdi:cctv"}, tie_to_camera=False)  # fmt: skip
         for feature, icon in (("detect", "mdi:motion-sensor"), ("snapshots", "mdi:camera"), ("motion", "mdi:run")):
             add("switch", feature, {
                 "name": f"{feature.capitalize()}", "command_topic": t.feature_set(camera, feature),

@@ -4,7 +4,9 @@
   PUBACK; a sender thread drains it in order whenever the broker is connected.
 * Retained state (availability, camera status, counts, motion, tamper, stats, switch
   states, opted-in snapshots) is cached and republished on every (re)connect and when Home
-  Assistant announces ``online``.
+  Assistant announces ``online``. Nothing stale outlives camwatch: a clean stop publishes
+  empty counts, no tamper, no motion and every camera offline before ``stopped``; after a
+  crash the broker publishes the last wills (``offline`` for the node and each camera).
 * Commands arrive on ``…/set`` topics and are applied to ControlState; errors are answered
   on ``<prefix>/errors``.
 
@@ -13,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
@@ -28,7 +29,9 @@ from camwatch.comms.commands import CommandHandler
 from camwatch.comms.discovery import ALL_LABELS, DiscoveryBuilder, DiscoveryRecord
 from camwatch.comms.outbox import Outbox
 from camwatch.comms.snapshot import cropped_snapshot
+from camwatch.comms.state_payloads import camera_stats_messages, count_messages, json_bytes
 from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, STOPPED, Topics
+from camwatch.comms.wills import CameraWills
 from camwatch.config.root import CamwatchConfig
 from camwatch.const import (
     EVENT_END,
@@ -53,10 +56,6 @@ INFLIGHT_WINDOW = 100  # outbox messages handed to paho and not yet acknowledged
 _TICK = 0.25
 
 
-def _json(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), default=str).encode("utf-8")
-
-
 def default_client_id(prefix: str) -> str:
     host = socket.gethostname().split(".")[0] or "host"
     return f"camwatch-{prefix.replace('/', '_')}-{host}"[:64]
@@ -76,10 +75,9 @@ class MqttSink:
         self.alerts = AlertTracker()
         self.discovery = DiscoveryBuilder(config, self.topics)
         self.discovery_record = DiscoveryRecord(self.data_dir / DISCOVERY_FILE)
-        self.connection = MqttConnection(
-            self.mqtt, self.mqtt.client_id or default_client_id(self.mqtt.topic_prefix),
-            self.topics.available, OFFLINE, state,
-        )  # fmt: skip
+        client_id = self.mqtt.client_id or default_client_id(self.mqtt.topic_prefix)
+        self.connection = MqttConnection(self.mqtt, client_id, self.topics.available, OFFLINE, state)
+        self.wills = CameraWills(self.mqtt, client_id, self.topics, list(self.cameras), self._republish_status)
         self.connection.on_connected = self._on_connected
         self.connection.on_message = self._on_message
         self.connection.on_published = self._acks_put
@@ -107,9 +105,11 @@ class MqttSink:
         self._thread = threading.Thread(target=self._run, name="mqtt-sender", daemon=True)
         self._thread.start()
         self.connection.start()
+        self.wills.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Drain what the broker takes within ``timeout``, publish ``stopped``, disconnect."""
+        """Drain what the broker takes within ``timeout``, leave clean retained state, publish
+        ``stopped``, disconnect."""
         deadline = time.monotonic() + timeout
         while self.connection.connected.is_set() and len(self.outbox) and time.monotonic() < deadline:
             self._wake.set()
@@ -119,6 +119,8 @@ class MqttSink:
         if self._thread is not None:
             self._thread.join(timeout)
         self._flush_motion_off()  # a delayed OFF must not leave a retained ON behind
+        self._publish_stopped_state()
+        self.wills.stop()  # after the cameras' offline: a graceful close sends no will
         self._set_retained_cache(self.topics.available, STOPPED.encode())
         if not self.connection.publish_wait(self.topics.available, STOPPED, max(0.5, deadline - time.monotonic())):
             _LOGGER.debug("could not publish %s before shutdown", STOPPED)
@@ -149,9 +151,9 @@ class MqttSink:
 
     def _event(self, message: EventMessage) -> None:
         event = message.event
-        self._enqueue(self.topics.events, _json(message.to_dict()))
+        self._enqueue(self.topics.events, json_bytes(message.to_dict()))
         for kind in self.alerts.alerts_for(message):
-            self._enqueue(self.topics.camera_alerts(event.camera), _json(alert_payload(kind, event)))
+            self._enqueue(self.topics.camera_alerts(event.camera), json_bytes(alert_payload(kind, event)))
         cam = self.cameras.get(event.camera)
         if cam is not None and cam.mqtt.snapshot:
             self._snapshot(message, cam.mqtt.snapshot_height)
@@ -215,24 +217,15 @@ class MqttSink:
             self._set_retained(self.topics.motion(cam), OFF.encode())
 
     def _counts(self, payload: dict[str, Any]) -> None:
-        camera = payload.get("camera")
-        cam = self.cameras.get(str(camera))
+        camera = str(payload.get("camera"))
+        cam = self.cameras.get(camera)
         if cam is None:
             return
-        counts: dict[str, int] = payload.get("counts") or {}
-        self._set_retained(self.topics.objects(camera), _json(counts))
-        for label in {*cam.objects.track, *counts}:
-            self._set_retained(self.topics.count(camera, label), str(int(counts.get(label, 0))).encode())
-        self._set_retained(self.topics.count(camera, ALL_LABELS), str(sum(counts.values())).encode())
-        zones: dict[str, dict[str, int]] = payload.get("zones") or {}
-        for zone in {*cam.zones, *zones}:
-            zone_counts = zones.get(zone) or {}
-            self._set_retained(self.topics.zone_objects(camera, zone), _json(zone_counts))
-            for label, n in zone_counts.items():
-                self._set_retained(self.topics.zone_count(camera, zone, label), str(int(n)).encode())
-            for label in self._zone_labels(camera, zone) - set(zone_counts):
-                self._set_retained(self.topics.zone_count(camera, zone, label), b"0")
-            self._set_retained(self.topics.zone_count(camera, zone, ALL_LABELS), str(sum(zone_counts.values())).encode())
+        counts, zones = payload.get("counts") or {}, payload.get("zones") or {}
+        for topic, message in count_messages(
+            self.topics, camera, cam, counts, zones, lambda zone: self._zone_labels(camera, zone)
+        ):
+            self._set_retained(topic, message)
 
     def _zone_labels(self, camera: str, zone: str) -> set[str]:
         cam = self.cameras[camera]
@@ -249,14 +242,9 @@ class MqttSink:
         stats["mqtt"] = {"outbox": len(self.outbox), "dropped": self.outbox.dropped,
                          "rejected_commands": self.commands.rejected}  # fmt: skip
         self.state.mqtt.update(outbox=stats["mqtt"]["outbox"], dropped=stats["mqtt"]["dropped"])
-        self._set_retained(self.topics.stats, _json(stats))
-        detector_ms = (stats.get("detector") or {}).get("inference_ms")
-        for name, cam in (stats.get("cameras") or {}).items():
-            if name in self.cameras and isinstance(cam, dict):
-                per_camera = {"fps": cam.get("processed_fps"), "input_fps": cam.get("input_fps"),
-                              "skipped_fps": cam.get("skipped_fps"), "detector_ms": detector_ms,
-                              "online": cam.get("online")}  # fmt: skip
-                self._set_retained(self.topics.camera_stats(name), _json(per_camera))
+        self._set_retained(self.topics.stats, json_bytes(stats))
+        for topic, message in camera_stats_messages(self.topics, set(self.cameras), stats):
+            self._set_retained(topic, message)
 
     def _tamper_change(self, change: dict[str, Any]) -> None:
         camera = str(change.get("camera"))
@@ -269,7 +257,7 @@ class MqttSink:
         else:
             active.discard(state)
         payload = {"active": bool(active), "states": sorted(active), "last": state, "time": change.get("time")}
-        self._set_retained(self.topics.tamper(camera), _json(payload))
+        self._set_retained(self.topics.tamper(camera), json_bytes(payload))
 
     # ---------------------------------------------------------- config change
     def apply_config(self, config: CamwatchConfig) -> None:
@@ -282,6 +270,7 @@ class MqttSink:
         self.discovery = DiscoveryBuilder(config, self.topics)
         for camera in before - set(self.cameras):
             self._forget_camera(camera)
+        self.wills.sync(list(self.cameras))
         self._seed_states(keep=True)
         self._resync.set()
         self._wake.set()
@@ -297,6 +286,22 @@ class MqttSink:
         self._tamper.pop(camera, None)
 
     # --------------------------------------------------------- retained state
+    def _publish_stopped_state(self) -> None:
+        """What a stopped camwatch sees: no objects, no motion, no tamper, cameras offline."""
+        for name in self.cameras:
+            self._counts({"camera": name, "counts": {}, "zones": {}})
+            self._set_retained(self.topics.motion(name), OFF.encode())
+            self._tamper[name] = set()
+            self._set_retained(self.topics.tamper(name), json_bytes({"active": False, "states": []}))
+            self._set_retained(self.topics.camera_status(name), OFFLINE.encode())
+
+    def _republish_status(self, camera: str) -> None:
+        """Publish a camera's status again (its will connection came back)."""
+        with self._retained_lock:
+            payload = self._retained.get(self.topics.camera_status(camera))
+        if payload is not None and self.connection.connected.is_set():
+            self.connection.publish(self.topics.camera_status(camera), payload, qos=1, retain=True)
+
     def _seed_states(self, keep: bool = False) -> None:
         """Retained states before the first real ones; ``keep``: only where none is known yet."""
         self._set_retained_cache(self.topics.armed_state, (ON if self.control.armed else OFF).encode(), keep)
@@ -306,7 +311,7 @@ class MqttSink:
             new = self._set_retained_cache(self.topics.camera_status(name),
                                            (ONLINE if cameras.get(name, {}).get("online") else OFFLINE).encode(), keep)
             self._set_retained_cache(self.topics.motion(name), OFF.encode(), keep)
-            self._set_retained_cache(self.topics.tamper(name), _json({"active": False, "states": []}), keep)
+            self._set_retained_cache(self.topics.tamper(name), json_bytes({"active": False, "states": []}), keep)
             for feature, value in (snapshot.get(name) or {}).items():
                 if feature == "zones":
                     for zone, on in value.items():
@@ -357,7 +362,7 @@ class MqttSink:
             return
         answer = self.commands.handle(topic, payload)
         if answer is not None:
-            self.connection.publish(self.topics.errors, _json(answer), qos=1)
+            self.connection.publish(self.topics.errors, json_bytes(answer), qos=1)
 
     def _acks_put(self, mid: int) -> None:
         self._acks.put(mid)
@@ -421,12 +426,14 @@ class MqttSink:
                 self._cursor = row.id
 
     def _publish_all_state(self) -> None:
+        """``online`` once, then the discovery configs, then every retained state."""
         self.connection.publish(self.topics.available, ONLINE, qos=1, retain=True)
         self._publish_discovery()
         with self._retained_lock:
             self._retained[self.topics.available] = ONLINE.encode()
             for topic, payload in self._retained.items():
-                self.connection.publish(topic, payload, qos=1, retain=True)
+                if topic != self.topics.available:
+                    self.connection.publish(topic, payload, qos=1, retain=True)
 
     def _publish_discovery(self) -> None:
         configs = self.discovery.build() if self.mqtt.discovery else {}
@@ -435,7 +442,7 @@ class MqttSink:
         for topic in sorted(removed):
             self.connection.publish(topic, b"", qos=1, retain=True)
         for topic, payload in configs.items():
-            self.connection.publish(topic, _json(payload), qos=1, retain=True)
+            self.connection.publish(topic, json_bytes(payload), qos=1, retain=True)
         if removed:
             _LOGGER.info("removed %d Home Assistant entit(ies) no longer in the config", len(removed))
         if set(configs) != previous:

@@ -35,7 +35,8 @@ class TamperConfig(Section):
         2.0, ge=0, title="Clear after (s)", description="A state clears when the view has been healthy this long."
     )
     cooldown: float = Field(
-        60.0, ge=0, title="Cooldown (s)", description="After a state clears it cannot fire again for this long."
+        60.0, ge=0, title="Cooldown (s)",
+        description="A state that fires again within this time of clearing is reported as a repeat (still alerted).",
     )
     learn_seconds: float = Field(
         300.0, gt=0, title="Learning time constant (s)", description="How slowly the reference scene follows a healthy, still view."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,13 @@ def _resolve(ref: str, where: str, errors: list[str]) -> str:
     return value
 
 
-def _substitute(node: Any, path: str, errors: list[str]) -> Any:
+def _substitute(node: Any, path: str, errors: list[str], cameras: Collection[str] | None = None) -> Any:
+    """Resolve every ``${...}``; with ``cameras`` given, only those cameras' secrets (the rest
+    keep their references unresolved: a command that does not open a camera never needs them)."""
     if isinstance(node, dict):
-        return {k: _substitute(v, f"{path}.{k}" if path else str(k), errors) for k, v in node.items()}
+        if path == "cameras" and cameras is not None:
+            return {k: _substitute(v, f"{path}.{k}", errors) if k in cameras else v for k, v in node.items()}
+        return {k: _substitute(v, f"{path}.{k}" if path else str(k), errors, cameras) for k, v in node.items()}
     if isinstance(node, list):
         return [_substitute(v, f"{path}.{i}", errors) for i, v in enumerate(node)]
     if isinstance(node, str) and "${" in node:
@@ -90,14 +95,14 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{loc}: {msg[0].lower() + msg[1:]}, got {shown}"
 
 
-def parse_config(raw: Any, source: str = "config") -> CamwatchConfig:
-    """Validate an already-parsed YAML document."""
+def parse_config(raw: Any, source: str = "config", cameras: Collection[str] | None = None) -> CamwatchConfig:
+    """Validate an already-parsed YAML document (``cameras``: resolve only their secrets)."""
     if raw is None:
         raise ConfigError(["the file is empty; it needs at least a `cameras:` section"], source)
     if not isinstance(raw, dict):
         raise ConfigError([f"the top level must be a mapping of keys, got {type(raw).__name__}"], source)
     errors: list[str] = []
-    data = _substitute(raw, "", errors)
+    data = _substitute(raw, "", errors, cameras)
     if errors:
         raise ConfigError(errors, source)
     try:
@@ -106,8 +111,12 @@ def parse_config(raw: Any, source: str = "config") -> CamwatchConfig:
         raise ConfigError([_describe(e) for e in exc.errors()], source) from None
 
 
-def load_config(path: str | os.PathLike | None = None) -> CamwatchConfig:
-    """Read, substitute and validate the config file; raises ConfigError."""
+def load_config(path: str | os.PathLike | None = None, cameras: Collection[str] | None = None) -> CamwatchConfig:
+    """Read, substitute and validate the config file; raises ConfigError.
+
+    ``cameras``: the cameras the command will open; the secrets of the others are not
+    resolved (``camwatch detect`` opens none, ``camwatch replay`` reads a file instead).
+    """
     file = config_path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -122,7 +131,7 @@ def load_config(path: str | os.PathLike | None = None) -> CamwatchConfig:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"invalid YAML: {where}{problem}"], str(file)) from None
-    return parse_config(raw, str(file))
+    return parse_config(raw, str(file), cameras)
 
 
 def masked_dump(config: CamwatchConfig) -> dict[str, Any]:

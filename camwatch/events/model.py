@@ -45,6 +45,8 @@ class Event:
     attributes: dict[str, Any] = field(default_factory=dict)
     # Last time the object was seen (engine); the store closes crashed events at this time.
     last_seen: float | None = None
+    # Number of this message within the event: new 0, then one more per update and the end.
+    seq: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from camwatch.const import END_REASON_STOPPED
 from camwatch.events.model import EventMessage
 from camwatch.events.snapshots import SnapshotWriter
 from camwatch.sources.base import Frame
@@ -46,6 +47,7 @@ class TickContext:
     messages: Sequence[EventMessage]
     emit: Emit
     offline: bool = False  # the source reports the camera offline
+    reason: str = END_REASON_STOPPED  # why open events end at a finish (stop, end of file, removed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,17 +196,27 @@ class EventStore:
 
     def close_open_events(self, reason: str, ts: float) -> int:
         """End events a crash left open, at their last known time (never after ``ts``)."""
+        return len(self.end_open_events(reason, ts))
+
+    def end_open_events(self, reason: str, ts: float) -> list[Event]:
+        """Like ``close_open_events``, returning the ended events (oldest first) so their
+        ``end`` can be published; each carries the next ``seq`` after its last stored message."""
         with self._lock, self._conn:
-            cur = self._conn.execute(
+            ids = [r[0] for r in self._conn.execute(
+                "SELECT id FROM events WHERE end_time IS NULL ORDER BY start_time, id").fetchall()]
+            if not ids:
+                return []
+            self._conn.execute(
                 "UPDATE events SET end_time=MIN(MAX(start_time, COALESCE(last_seen, start_time), "
-                "COALESCE(snapshot_time, start_time)), ?), end_reason=?, current_zones='[]' "
-                "WHERE end_time IS NULL",
+                "COALESCE(snapshot_time, start_time)), ?), end_reason=?, current_zones='[]', "
+                "seq=COALESCE(seq, 0) + 1 WHERE end_time IS NULL",
                 (ts, reason),
             )
-            count = cur.rowcount
-        if count:
-            _LOGGER.info("closed %d event(s) left open (%s)", count, reason)
-        return count
+            marks = ",".join("?" * len(ids))
+            rows = self._conn.execute(f"SELECT * FROM events WHERE id IN ({marks})", ids).fetchall()
+        by_id = {row["id"]: from_row(row) for row in rows}
+        _LOGGER.info("closed %d event(s) left open (%s)", len(ids), reason)
+        return [by_id[i] for i in ids if i in by_id]
 
     def save_camera_state(self, camera: str, state: dict[str, Any]) -> None:
         try:

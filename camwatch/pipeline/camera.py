@@ -183,7 +183,7 @@ class CameraPipeline:
         messages = self._take_pending()
         messages += self.engine.end_all(ts, reason)
         for stage in self.stages:
-            messages += stage.on_finish(self._tick(ts, messages))
+            messages += stage.on_finish(replace(self._tick(ts, messages), reason=reason))
         self.report.events(messages)
         self.report.motion(False, ts)
         return messages

@@ -16,6 +16,7 @@ from typing import Any
 from camwatch.const import TOPIC_COUNTS, TOPIC_EVENT, TOPIC_MOTION
 from camwatch.events.bus import EventBus
 from camwatch.events.model import EventMessage
+from camwatch.events.sequence import EventSequence
 from camwatch.events.stage import Status
 from camwatch.state import RuntimeState
 
@@ -30,6 +31,7 @@ class CameraReport:
         self._motion_active = False
         self._last_counts: Any = None
         self._last_still = -1e18
+        self.sequence = EventSequence()  # numbers each event's messages (Event.seq)
 
     def emit(self, status: Status) -> None:
         if status.state:
@@ -38,6 +40,7 @@ class CameraReport:
 
     def events(self, messages: Iterable[EventMessage]) -> None:
         for message in messages:
+            self.sequence.stamp(message)
             self.bus.publish(TOPIC_EVENT, message)
 
     def motion(self, active: bool, ts: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from camwatch.detectors.base import Detector
 from camwatch.detectors.factory import create_detector
 from camwatch.events.alerting import AlertPolicy
 from camwatch.events.bus import EventBus
+from camwatch.events.model import Event
 from camwatch.events.retention import Retention
 from camwatch.events.store import EventStore
 from camwatch.faces.embedder import FaceEmbedder, load_embedder
@@ -60,6 +61,7 @@ class Services:
     activity: ActivityBaseline | None = None  # unusual activity, when enabled
     faces: FaceServices | None = None  # None: face alerts off (disabled, or models missing)
     start_time: float | None = None  # wall-clock time of the first frame of file sources
+    ended_at_start: list[Event] = field(default_factory=list)  # closed at start: a crash left them open
 
     @property
     def snapshots_dir(self) -> Path:
@@ -100,9 +102,10 @@ def build_services(
     bus = EventBus()
     control = ControlState(data_dir / "control.json", camera_switches(config), armed=config.alerts.armed)
     store = EventStore(database_path(data_dir), snapshots_dir(data_dir))
-    closed = store.close_open_events("camwatch restarted (previous run did not end cleanly)", time.time())
-    if closed:
-        _LOGGER.warning("closed %d event(s) left open by an unclean shutdown", closed)
+    # Events a crash left open: closed now; the application publishes their `end` once the sinks listen.
+    ended = store.end_open_events("camwatch restarted (previous run did not end cleanly)", time.time())
+    if ended:
+        _LOGGER.warning("closed %d event(s) left open by an unclean shutdown", len(ended))
     retention = Retention(store, config.storage.retain_days, config.storage.max_snapshot_mb)
     store.on_full = retention.trigger  # a full disk prunes at once, then writes resume
     shared = SharedDetector(detector or create_detector(config.detector, data_dir))
@@ -112,7 +115,7 @@ def build_services(
         data_dir=data_dir, detector=shared, bus=bus, state=state, control=control, store=store, retention=retention,
         alerts=AlertPolicy(ArmSchedule(config.alerts, control).alerts_enabled),
         activity=_activity_baseline(config, data_dir, store), faces=_faces(config, data_dir, state),
-        start_time=start_time,
+        start_time=start_time, ended_at_start=ended,
     )  # fmt: skip
 
 

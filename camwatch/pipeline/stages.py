@@ -93,7 +93,7 @@ class TamperStep(Stage):
             self._offline = False
             changes += self.detector.set_online(ctx.ts)
         changes += self.detector.update(ctx.frame.image, ctx.ts)
-        return self._messages(ctx, changes)
+        return self._messages(ctx, changes) + self.events.refresh(ctx.ts)
 
     def on_idle(self, ctx: TickContext) -> list[EventMessage]:
         changes = []
@@ -102,10 +102,11 @@ class TamperStep(Stage):
             changes += self.detector.set_offline(ctx.ts)
         elif self._offline:
             changes += self.detector.poll(ctx.ts)
-        return self._messages(ctx, changes)
+        refreshed = self.events.refresh(ctx.ts) if self._offline else []  # wall-clock ts only while offline
+        return self._messages(ctx, changes) + refreshed
 
     def on_finish(self, ctx: TickContext) -> list[EventMessage]:
-        return self.events.close_all(ctx.ts)
+        return self.events.close_all(ctx.ts, ctx.reason)
 
 
 class LoiteringStep(Stage):

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from camwatch.const import END_REASON_STOPPED
 from camwatch.pipeline.camera import CameraPipeline
 from camwatch.sources.base import RateMeter
 from camwatch.sources.opencv import CameraSource
@@ -37,7 +38,7 @@ class CameraWorker:
         self._swap_lock = threading.Lock()
         self._swap: tuple[Rebuild, threading.Event] | None = None
         self._running = False
-        self._stop_reason = "camwatch stopped"
+        self._stop_reason = END_REASON_STOPPED
         self.frames_processed = 0
         self.frame_errors = 0
 
@@ -50,7 +51,7 @@ class CameraWorker:
         self.source.start()
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0, reason: str = "camwatch stopped") -> None:
+    def stop(self, timeout: float = 10.0, reason: str = END_REASON_STOPPED) -> None:
         """Stop the loop; open events end with ``reason`` (unless the file had ended)."""
         self._stop_reason = reason
         self._stop.set()

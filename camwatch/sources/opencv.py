@@ -5,7 +5,9 @@ one-frame slot: live sources keep the newest frame (older ones are counted as sk
 files played as fast as possible block until the pipeline takes each frame, so nothing
 queues without bound and nothing is lost in replays. A dead or frozen stream is noticed
 within the read timeout; the thread then reconnects forever with exponential backoff and
-jitter, logging each state change once.
+jitter, logging each state change once. A video file that is missing (an unmounted disk,
+a file not copied yet) or that disappears while playing is offline and retried the same
+way: one missing camera never stops the others.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ _OPEN_LOCK = threading.Lock()
 
 
 class SourceError(RuntimeError):
-    """The source cannot be used at all (e.g. a file that does not exist)."""
+    """The source cannot be used at all."""
+
+
+class _FileMissing(OSError):
+    """The video file is not there (yet, or any more): retried like a dead stream."""
 
 
 class CameraSource:
@@ -59,8 +65,6 @@ class CameraSource:
         self.options = options or SourceConfig()
         self.state = state or RuntimeState()
         self.start_time = start_time
-        if self.kind is SourceKind.FILE and not Path(url).is_file():
-            raise SourceError(f"camera {name}: video file not found: {url}")
         self._slot: Frame | None = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -126,6 +130,8 @@ class CameraSource:
     def _open(self) -> cv2.VideoCapture:
         opts = self.options
         _LOGGER.debug("camera %s: opening %s", self.name, self.label)
+        if self.kind is SourceKind.FILE and not Path(self.url).is_file():
+            raise _FileMissing(f"video file not found: {self.url}")
         if self.kind is SourceKind.USB:
             index = int(self.url[len("/dev/video") :]) if self.url.startswith("/dev/video") else int(self.url)
             cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
@@ -166,8 +172,10 @@ class CameraSource:
             try:
                 cap = self._open()
             except OSError as exc:
-                self._set_state(False, "offline", str(exc))
-                if self.kind is SourceKind.FILE:
+                # a file that is there but cannot be decoded would only fail again
+                final = self.kind is SourceKind.FILE and not isinstance(exc, _FileMissing)
+                self._set_state(False, "offline", str(exc), retry=not final)
+                if final:
                     self.finished = True
                     with self._cond:
                         self._cond.notify_all()
@@ -212,15 +220,23 @@ class CameraSource:
         index = 0
         first = True
         stall = 0.9 * self.options.read_timeout
+        last_frame = time.monotonic()
         while not self._stop.is_set():
             asked = time.monotonic()
             ok, image = cap.read()
-            if not is_file and ok and time.monotonic() - asked >= stall:
+            took = time.monotonic() - asked
+            if not is_file and ok and took >= stall:
                 # After a stall FFmpeg hands out the frames it still had, one per timeout:
                 # a read that took the whole timeout means the stream is frozen.
-                self._set_state(False, "offline", f"no new frame for {self.options.read_timeout:g} s (stream frozen)")
+                self._set_state(False, "offline", f"no new frame for {took:.1f} s (stream frozen)")
                 return "failed"
             if not ok or image is None:
+                if is_file and not Path(self.url).is_file():
+                    self._set_state(False, "offline", f"video file disappeared: {self.url}")
+                    # when it is back it plays on from here (wall clock for a live-like file)
+                    self._file_base = None if self.start_time is None else base + index / self.source_fps
+                    self._pace_base = None
+                    return "failed"
                 if is_file:
                     if index == 0:
                         self._set_state(False, "offline", f"no frame could be decoded from {self.url}")
@@ -230,11 +246,12 @@ class CameraSource:
                         self._pace_base = wall_start + index / self.source_fps
                         return "restart"
                     return "ended"
-                self._set_state(False, "offline", f"no frame for {self.options.read_timeout:g} s (stream lost or frozen)")
+                self._set_state(False, "offline", _lost_reason(time.monotonic() - last_frame, took, self.options.read_timeout))
                 return "failed"
             if not isinstance(image, np.ndarray) or image.ndim != 3 or image.size == 0:
                 self.corrupt += 1
                 continue
+            last_frame = time.monotonic()
             if first:
                 first = False
                 self._backoff = self.options.reconnect_min
@@ -268,7 +285,7 @@ class CameraSource:
             self._slot = frame
             self._cond.notify_all()
 
-    def _set_state(self, online: bool, state: str, error: str | None, **extra: object) -> None:
+    def _set_state(self, online: bool, state: str, error: str | None, retry: bool = True, **extra: object) -> None:
         changed = online != self._online or self.state.camera(self.name).state != state
         reconnect = online and self._ever_online and not self._online
         self._online = online
@@ -285,7 +302,14 @@ class CameraSource:
             if online:
                 _LOGGER.info("camera %s online (%s)%s", self.name, self.label, " after reconnect" if reconnect else "")
             elif state == "offline":
-                _LOGGER.warning("camera %s offline: %s; retrying with backoff", self.name, error)
+                _LOGGER.warning("camera %s offline: %s%s", self.name, error, "; retrying with backoff" if retry else "")
                 self.state.add_error(f"camera {self.name}", error or "offline")
             elif state == "finished":
                 _LOGGER.info("camera %s: end of file", self.name)
+
+
+def _lost_reason(since_frame: float, read_took: float, read_timeout: float) -> str:
+    """What was seen when a stream stopped giving frames (measured, not the configured limit)."""
+    if read_took >= 0.9 * read_timeout:
+        return f"no frame for {since_frame:.1f} s (read timed out after {read_took:.1f} s: stream frozen or unreachable)"
+    return f"stream ended {since_frame:.1f} s after the last frame (the camera closed the connection or sent an error)"

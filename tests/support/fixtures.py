@@ -20,12 +20,12 @@ import pytest
 from tests.conftest import require
 from tests.support.http_server import ModelHttpServer
 from tests.support.mosquitto import MosquittoBroker, mosquitto_available
-from tests.support.rtsp import RtspServer, rtsp_available
+from tests.support.rtsp import RtspServer, rtsp_missing
 
 
 @functools.cache
-def _rtsp_ok() -> bool:
-    return rtsp_available()
+def _rtsp_missing() -> tuple[str, ...]:
+    return tuple(rtsp_missing())
 
 
 def require_mosquitto() -> None:
@@ -33,10 +33,10 @@ def require_mosquitto() -> None:
 
 
 def require_rtsp() -> None:
+    missing = _rtsp_missing()
     require(
-        _rtsp_ok(),
-        "GStreamer RTSP server under /usr/bin/python3 and ffmpeg (apt-get install python3-gi "
-        "gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{base,good,bad,ugly} ffmpeg)",
+        not missing,
+        f"GStreamer RTSP test camera: {'; '.join(missing)} (the packages are listed in .ci/run)",
     )
 
 

@@ -35,20 +35,32 @@ SERVER_MAIN = Path(__file__).with_name("rtsp_server_main.py")
 CACHE_DIR = Path(tempfile.gettempdir()) / "camwatch-test-rtsp-cache"
 
 
-def rtsp_available() -> bool:
-    """True when Debian's python3 has GStreamer's RTSP server bindings and ffmpeg exists."""
-    if not SYSTEM_PYTHON.is_file() or shutil.which("ffmpeg") is None:
-        return False
-    probe = (
-        "import gi; gi.require_version('GstRtspServer', '1.0'); "
-        "from gi.repository import GstRtspServer, Gst; Gst.init(None); "
-        "import sys; sys.exit(0 if all(Gst.ElementFactory.find(e) for e in "
-        "('x264enc', 'rtph264depay', 'h264parse', 'rtph264pay', 'videotestsrc', 'appsrc', 'rtpjitterbuffer')) else 1)"
-    )
+def rtsp_missing() -> list[str]:
+    """What the RTSP test camera lacks on this machine (empty when it can run): Debian's
+    python3 with GStreamer's RTSP server bindings, every element of both stream kinds and of
+    the server itself (``rtsp_server_main.py --check``), and ffmpeg with its H.264 encoder."""
+    missing: list[str] = []
+    if not SYSTEM_PYTHON.is_file():
+        return [f"{SYSTEM_PYTHON} (apt-get install python3)"]
     result = subprocess.run(
-        [str(SYSTEM_PYTHON), "-c", probe], capture_output=True, timeout=30, check=False
+        [str(SYSTEM_PYTHON), str(SERVER_MAIN), "--check"], capture_output=True, text=True, timeout=60, check=False
     )
-    return result.returncode == 0
+    if result.returncode != 0:
+        lines = (result.stdout + result.stderr).strip().splitlines()
+        missing += lines[-5:] or [f"rtsp_server_main.py --check exited {result.returncode}"]
+    if shutil.which("ffmpeg") is None:
+        missing.append("ffmpeg")
+    else:
+        encoders = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=30, check=False
+        )
+        if "libx264" not in encoders.stdout:
+            missing.append("ffmpeg's libx264 encoder")
+    return missing
+
+
+def rtsp_available() -> bool:
+    return not rtsp_missing()
 
 
 def convert_clip(clip: Path, seconds: float = 20.0, width: int = 640) -> Path:

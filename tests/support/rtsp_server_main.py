@@ -2,6 +2,8 @@
 
     /usr/bin/python3 rtsp_server_main.py --port 8554 --live [--width 640 --height 360 --fps 15]
     /usr/bin/python3 rtsp_server_main.py --port 8554 --udp-port 5004
+    /usr/bin/python3 rtsp_server_main.py --check     # every element both kinds need; exit 1 if not
+    /usr/bin/python3 rtsp_server_main.py --elements  # element, plugin file and typelibs used
 
 ``--live`` serves an endless moving test pattern encoded with x264. ``--udp-port`` serves
 the H.264 RTP stream pushed to that loopback UDP port (one socket, relayed into each
@@ -25,6 +27,9 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 MOUNT = "/cam"
+# What gst-rtsp-server builds around a media pipeline for each client (RTP session,
+# UDP and TCP-interleaved transports): missing ones only show when a client connects.
+SERVER_ELEMENTS = ("rtpbin", "udpsrc", "udpsink", "multiudpsink", "appsrc", "appsink", "tee", "queue", "funnel")
 
 
 def live_pipeline(width: int, height: int, fps: int) -> str:
@@ -81,8 +86,60 @@ class RtpRelay:
                             self._feeds.remove(feed)
 
 
+def check() -> int:
+    """Build both media pipelines (as the server would) and look up the server's own
+    elements; print what is missing, one line per element, and return 1 if anything is."""
+    Gst.init(None)
+    missing = [name for name in SERVER_ELEMENTS if Gst.ElementFactory.find(name) is None]
+    for launch in (live_pipeline(640, 360, 15), relay_pipeline()):
+        for name in _element_names(launch):
+            if Gst.ElementFactory.find(name) is None and name not in missing:
+                missing.append(name)
+        if not missing:
+            try:
+                Gst.parse_launch(launch.strip()[1:-1])  # the bin's contents, without "( )"
+            except GLib.Error as exc:
+                missing.append(f"({exc.message})")
+    for name in missing:
+        print(f"missing GStreamer element: {name}")
+    return 1 if missing else 0
+
+
+def elements() -> int:
+    """Print ``element<TAB>plugin file`` for every element used, then ``typelib<TAB>file`` for
+    the GObject namespaces imported here (to find their Debian packages)."""
+    Gst.init(None)
+    names = list(SERVER_ELEMENTS)
+    for launch in (live_pipeline(640, 360, 15), relay_pipeline()):
+        names += [n for n in _element_names(launch) if n not in names]
+    for name in names:
+        factory = Gst.ElementFactory.find(name)
+        plugin = factory.get_plugin() if factory is not None else None
+        print(f"{name}\t{plugin.get_filename() if plugin is not None else ''}")
+    repository = gi.Repository.get_default()
+    for namespace in ("GLib", "Gst", "GstRtspServer"):
+        print(f"typelib:{namespace}\t{repository.get_typelib_path(namespace)}")
+    print(f"module:gi\t{gi.__file__}")
+    return 0
+
+
+def _element_names(launch: str) -> list[str]:
+    """The element factories of a gst-launch description such as ``( a x=1 ! b ! c )``."""
+    names = []
+    for part in launch.strip().strip("()").split("!"):
+        words = part.split()
+        if words and "=" not in words[0] and "/" not in words[0]:
+            names.append(words[0])
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    args = sys.argv[1:] if argv is None else argv
+    if "--check" in args:
+        return check()
+    if "--elements" in args:
+        return elements()
     parser.add_argument("--port", type=int, required=True)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--live", action="store_true")
