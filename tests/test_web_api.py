@@ -58,7 +58,8 @@ def test_every_route_needs_auth_except_health(env) -> None:
     for rule in client.application.url_map.iter_rules():
         if rule.endpoint in ("static", "auth.login", "auth.setup"):
             continue
-        path = rule.rule.replace("<event_id>", events[0].id).replace("<camera>", "front").replace("<token_id>", "x")
+        path = re.sub(r"<(?:[a-z_]+:)?event_id>", events[0].id, rule.rule)
+        path = path.replace("<camera>", "front").replace("<token_id>", "x")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = anonymous.open(path, method=method)
             checked += 1
@@ -328,7 +329,7 @@ def test_waitress_server_auth_and_errors(server: WebServer) -> None:
 def test_waitress_streams_sse_and_stops(server: WebServer) -> None:
     _, secret = server.app.extensions["camwatch.accounts"].create_token("sse")
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\n\r\n".encode())
+        sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n\r\n".encode())
         received = b""
         deadline = time.monotonic() + 5
         while b"event: events" not in received and time.monotonic() < deadline:

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import BaseConverter
 
 from camwatch.const import WEB_ROOT
 from camwatch.web import api, auth, metrics, pages, sse
@@ -30,6 +32,24 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+class JsonProvider(DefaultJSONProvider):
+    """Deeply nested JSON (``[[[[…`` 100 000 levels) makes the parser hit Python's recursion
+    limit; that is bad input (a 400), not a server error."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+
+
+class EventIdConverter(BaseConverter):
+    """An event id in a URL (the snapshot file-name rule), never the word ``filters``: so
+    ``/api/events/filters`` answers 405 with ``Allow: GET`` to other methods."""
+
+    regex = r"(?!filters$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 
 
 def _security_headers(response: Response) -> Response:
@@ -130,6 +150,8 @@ def create_app(ctx: WebContext) -> Flask:
         static_folder=str(WEB_ROOT / "static"),
         static_url_path="/static",
     )
+    app.json = JsonProvider(app)
+    app.url_map.converters["event_id"] = EventIdConverter
     secret_file = cfg.session_secret_file or (ctx.data_dir / "web_secret")
     app.config.update(
         SECRET_KEY=load_secret_key(secret_file),
