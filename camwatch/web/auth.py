@@ -35,6 +35,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from camwatch.web.accounts import MIN_PASSWORD_LENGTH, Accounts, ApiToken, PasswordError
@@ -226,6 +227,8 @@ def guard() -> Response | None:
     origin = request.headers.get("Origin")
     if changing and origin is not None and not policy.origin_allowed(origin, request.host):
         return _plain_error(403, "cross-site request refused (the Origin is not this camwatch)")
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        return None  # a 405 with the route's Allow header; nothing runs
     if request.endpoint in PUBLIC_ENDPOINTS:
         if changing and request.endpoint != "api.health" and not csrf_valid():
             return _refuse_csrf()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 import yaml
 
 from camwatch.config import CamwatchConfig, ConfigError, parse_config
+from camwatch.config.zones import ZONE_NAME, ZONE_NAME_RULE
 from camwatch.web.context import WebContext
 
 _LOGGER = logging.getLogger(__name__)
-ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 MAX_POINTS = 100
 MAX_POLYGONS = 50
 
@@ -76,7 +75,7 @@ def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[
     zones: dict[str, dict[str, Any]] = {}
     for name, zone in zones_in.items():
         if not ZONE_NAME.match(name):
-            raise ZoneEditError(f"zone name {name!r} must be lower case letters, digits and _")
+            raise ZoneEditError(f"zone name {name!r} must be {ZONE_NAME_RULE}")
         if not isinstance(zone, dict):
             raise ZoneEditError(f"zones.{name}: must be an object with coordinates")
         zones[name] = {**zone, "coordinates": _polygon(f"zones.{name}", zone.get("coordinates"))}
