@@ -344,7 +344,7 @@ class EventStore:
             "db_bytes": db_bytes,
             "snapshot_bytes": int(snap[0]),
             "snapshot_files": int(snap[1]),
-            "the event database": int(ev[0]),
+            "events": int(ev[0]),
             "kept": int(ev[1]),
         }
 

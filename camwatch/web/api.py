@@ -111,7 +111,7 @@ def delete_event(event_id: str) -> Any:
 def keep_event(event_id: str) -> Any:
     """Keep an event (exempt from retention) or release it: body {"keep": true|false}."""
     body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("keep"), bool):
+    if not isinstance(body, dict) or set(body) != {"keep"} or not isinstance(body["keep"], bool):
         raise BadRequest('the body must be {"keep": true} or {"keep": false}')
     find_event(event_id)
     web_context().store.set_keep(event_id, body["keep"])
@@ -204,7 +204,12 @@ def control() -> Any:
 def control_set() -> Any:
     """Set a switch: {"camera": name or null, "feature": "detect"|"snapshots"|"motion"|"zone:<n>"|"armed", "value": bool}."""
     body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("feature"), str):
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("feature"), str)
+        or "value" not in body
+        or set(body) - {"camera", "feature", "value"}
+    ):
         raise BadRequest('the body must be {"camera": ..., "feature": ..., "value": true|false}')
     camera = body.get("camera")
     if camera is not None and not isinstance(camera, str):
@@ -254,8 +259,6 @@ def token_revoke(token_id: str) -> Any:
 @bp.get("/openapi.json")
 def openapi() -> Any:
     """This API described as OpenAPI 3.1."""
-    from flask import current_app
-
     from camwatch.web.openapi import build_spec
 
-    return jsonify(build_spec(current_app, web_context().version))
+    return jsonify(build_spec(current_app, web_context().version, web_context().control.snapshot()))

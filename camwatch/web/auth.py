@@ -388,12 +388,14 @@ def change_password() -> Any:
         return render_template("password.html", error=None, done=False, from_config=acc.password_from_config,
                                min_length=MIN_PASSWORD_LENGTH)
     error = None
+    status = 400
     keys, limits = throttle_keys("password")
     wait = throttle().attempt(keys, limits=limits)
     if wait > 0:
         error = _wait_message(wait)
     elif not acc.check_password(request.form.get("current", "")):
         error = "The current password is wrong."
+        status = 403
     else:
         throttle().success(keys)
         if request.form.get("password", "") != request.form.get("confirm", ""):
@@ -405,6 +407,9 @@ def change_password() -> Any:
                 error = f"{str(exc)[0].upper()}{str(exc)[1:]}."
     if error is None:
         _start_session()
-    status = 200 if error is None else (429 if wait > 0 else 400)
+    if error is None:
+        status = 200
+    elif wait > 0:
+        status = 429
     return render_template("password.html", error=error, done=error is None, from_config=acc.password_from_config,
                            min_length=MIN_PASSWORD_LENGTH), status

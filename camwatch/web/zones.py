@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from camwatch.web.context import WebContext
 _LOGGER = logging.getLogger(__name__)
 MAX_POINTS = 100
 MAX_POLYGONS = 50
+MAX_LABELS = 100
+#: Detector labels as the models name them ("person", "traffic light", "cell phone").
+LABEL_NAME = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,63}$")
 
 
 class ZoneEditError(ValueError):
@@ -78,6 +82,14 @@ def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[
             raise ZoneEditError(f"zone name {name!r} must be {ZONE_NAME_RULE}")
         if not isinstance(zone, dict):
             raise ZoneEditError(f"zones.{name}: must be an object with coordinates")
+        labels = zone.get("objects", [])
+        if not isinstance(labels, list) or len(labels) > MAX_LABELS or not all(
+            isinstance(label, str) and LABEL_NAME.match(label) for label in labels
+        ):
+            raise ZoneEditError(
+                f"zones.{name}.objects: a list of at most {MAX_LABELS} labels (lower case letters, digits, "
+                "space, _ and -)"
+            )
         zones[name] = {**zone, "coordinates": _polygon(f"zones.{name}", zone.get("coordinates"))}
     masks = [_polygon(f"motion_mask.{i}", poly) for i, poly in enumerate(masks_in)]
     return zones, masks
