@@ -99,6 +99,7 @@ def test_event_filters(env) -> None:
     after = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(person_back.start_time - 1))
     assert _ids(client.get(f"/api/events?after={after}")) == [tamper.id, person_back.id]
     assert _ids(client.get(f"/api/events?before={car_front.start_time + 1}&after={car_front.start_time}")) == [car_front.id]
+    assert _ids(client.get("/api/events?after=200&before=100")) == []  # an empty range: nothing, no error
     page = client.get("/api/events?limit=1&offset=1&order=asc").get_json()
     assert page["total"] == 4 and [e["id"] for e in page["events"]] == [car_front.id]
     first = client.get(f"/api/events/{person_front.id}").get_json()
@@ -121,7 +122,6 @@ def test_event_filters(env) -> None:
         ("keep=2", "keep: must be true or false"),
         ("order=sideways", "order: must be asc or desc"),
         ("colour=red", "unknown parameter(s): colour"),
-        ("after=200&before=100", "after must be earlier than before"),
     ],
 )
 def test_bad_filters_are_400(env, query: str, message: str) -> None:

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
@@ -17,6 +17,7 @@ from camwatch.const import WEB_ROOT
 from camwatch.web import api, auth, metrics, pages, sse
 from camwatch.web.accounts import load_secret_key
 from camwatch.web.context import WebContext
+from camwatch.web.openapi_schemas import EVENT_ID_URL_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,10 +47,11 @@ class JsonProvider(DefaultJSONProvider):
 
 
 class EventIdConverter(BaseConverter):
-    """An event id in a URL (the snapshot file-name rule), never the word ``filters``: so
-    ``/api/events/filters`` answers 405 with ``Allow: GET`` to other methods."""
+    """An event id in a URL: ``<unix time>.<decimals>-<hex>`` starts with a digit, so the
+    word ``filters`` never matches and ``/api/events/filters`` answers other methods with
+    405 and ``Allow: GET``, not with "no such event"."""
 
-    regex = r"(?!filters$)[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+    regex = EVENT_ID_URL_PATTERN
 
 
 def _security_headers(response: Response) -> Response:
@@ -74,10 +76,13 @@ def _http_error(exc: HTTPException) -> Any:
     if _wants_json():
         response = jsonify({"error": message})
         response.status_code = exc.code or 500
-        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        return response
-    return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code or 500
+    else:
+        response = current_app.make_response(
+            (render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code or 500)
+        )
+    if exc.code == 405 and getattr(exc, "valid_methods", None):  # RFC 9110: a 405 lists what is allowed
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response
 
 
 def _body_limit() -> None:

@@ -244,6 +244,8 @@ def guard() -> Response | None:
     if _is_api(request.path):
         return _json_error(401, "authentication required (log in, or send Authorization: Bearer <token>)",
                            **{"WWW-Authenticate": "Bearer"})
+    if changing:  # a form sent after the session ended: nothing to redirect it to
+        return _plain_error(403, "Not logged in (or the session ended): log in and try again.")
     if not accounts().has_password():
         return redirect(url_for("auth.setup"))
     target = request.full_path.rstrip("?") if request.method == "GET" else None
@@ -343,6 +345,9 @@ def _setup_page(error: str | None, status: int = 200, **extra: Any) -> Any:
 def setup() -> Any:
     """First run: choose the admin password (with the setup code, unless at the device itself)."""
     if accounts().has_password():
+        if request.method == "POST":  # a conflict with the state: the password exists already
+            return render_template("error.html", code=409, name="Already set up",
+                                   message="The admin password is set already: log in."), 409
         return redirect(url_for("auth.login"))
     if request.method != "POST":
         return _setup_page(None)
@@ -411,5 +416,9 @@ def change_password() -> Any:
         status = 200
     elif wait > 0:
         status = 429
-    return render_template("password.html", error=error, done=error is None, from_config=acc.password_from_config,
-                           min_length=MIN_PASSWORD_LENGTH), status
+    response = current_app.make_response((render_template(
+        "password.html", error=error, done=error is None, from_config=acc.password_from_config,
+        min_length=MIN_PASSWORD_LENGTH), status))
+    if wait > 0:
+        response.headers["Retry-After"] = str(int(wait) + 1)
+    return response

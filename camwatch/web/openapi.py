@@ -29,7 +29,7 @@ _IMAGE_ENDPOINTS = {"api.event_snapshot", "api.event_thumbnail", "api.event_face
                     "faces.get_crop"}
 _HTML_BLUEPRINTS = ("pages.", "auth.")
 _CREATED = {"api.token_create", "faces.create_person", "faces.enrol"}
-_CONFLICT = {"api.camera_zones_put", "faces.create_person", "faces.rename", "faces.enrol"}
+_CONFLICT = {"api.camera_zones_put", "faces.create_person", "faces.rename", "faces.enrol", "auth.setup"}
 _UNAVAILABLE = {"sse.stream", "api.camera_zones_put"}
 _THROTTLED = {"auth.login", "auth.setup", "auth.change_password"}
 _NOT_FOUND = {"api.camera_latest", "pages.zones_index"}
@@ -55,7 +55,7 @@ _FORMS: dict[str, dict[str, Any]] = {
     "auth.change_password": form({"current": {"type": "string"}, "password": {"type": "string"},
                                   "confirm": {"type": "string"}}),
     "pages.event_delete": form({}),
-    "pages.event_keep": form({"keep": {"enum": ["0", "1"]}}),
+    "pages.event_keep": form({"keep": {"enum": ["0", "1"]}}, ["keep"]),
     "pages.token_create": form({"name": display_name(64), "scope": {"enum": ["read", "control", "admin"]}},
                                ["name"]),
     "pages.token_revoke": form({}),
@@ -70,31 +70,34 @@ _REDIRECT = {"description": "Redirect (to the login page when not logged in)",
 def _query(endpoint: str) -> list[dict[str, Any]]:
     if endpoint not in ("api.events", "pages.events"):
         return []
+    time = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "format": "date-time"}]}
     kinds: dict[str, dict[str, Any]] = {
-        "after": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "format": "date-time"}]},
-        "before": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "format": "date-time"}]},
+        "after": time, "before": time,
         "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
         "offset": {"type": "integer", "minimum": 0, "maximum": 10**9},
         "order": {"enum": ["asc", "desc"]},
-        "kind": {"type": "string"},
     }
     params = []
     for name, (kind, text) in EVENT_FILTERS.items():
         if endpoint == "pages.events" and name in ("limit", "offset", "order"):
             continue
-        schema = kinds.get(name, {"type": kind})
+        # An empty value means "no filter" (a form leaves unused fields empty).
+        schema = {"anyOf": [kinds.get(name, {"type": kind}), {"const": ""}]}
         param: dict[str, Any] = {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
         if name in ("camera", "label"):
             param.update(schema={"type": "array", "items": {"type": "string"}}, style="form", explode=True)
         params.append(param)
     if endpoint == "pages.events":
-        params.append({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10**6}})
+        params.append({"name": "page", "in": "query", "schema": {"anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 10**6}, {"const": ""}]}})
     return params
 
 
 def _path_param(endpoint: str, converter: str | None, name: str) -> dict[str, Any]:
     if converter == "event_id":
-        schema: dict[str, Any] = {"type": "string", "pattern": EVENT_ID_PATTERN, "not": {"const": "filters"}}
+        schema: dict[str, Any] = {"type": "string", "pattern": EVENT_ID_PATTERN}
+    elif endpoint.startswith("faces.") and name == "name":
+        schema = display_name(64)
     elif converter == "int":
         schema = {"type": "integer", "minimum": 0}
     else:
@@ -145,7 +148,8 @@ def _responses(endpoint: str, method: str, has_path: bool, has_body: bool) -> di
     if has_path or endpoint in _NOT_FOUND:
         responses["404"] = {"description": "No such resource", "content": errors}
     if endpoint in _CONFLICT:
-        responses["409"] = {"description": "Conflict (name taken, or no config file to save to)", "content": errors}
+        responses["409"] = {"description": "Conflict (name taken, no config file to save to, already set up)",
+                            "content": errors}
     if has_body:
         responses["413"] = {"description": "Body too large", "content": errors}
     if endpoint in _THROTTLED and method == "post":

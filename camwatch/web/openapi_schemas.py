@@ -15,7 +15,9 @@ from camwatch.control import CAMERA_FEATURES
 from camwatch.web.accounts import MAX_TOKEN_NAME, SCOPES
 from camwatch.web.zones import LABEL_NAME, MAX_LABELS, MAX_POINTS, MAX_POLYGONS
 
-EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+#: Event ids (camwatch.events.model.new_event_id) in URLs: a digit first, then the file-name rule.
+EVENT_ID_URL_PATTERN = r"[0-9][A-Za-z0-9._-]{0,127}"
+EVENT_ID_PATTERN = f"^{EVENT_ID_URL_PATTERN}$"
 NAME_FORMAT = "camwatch-name"
 NAME_RULE = (
     "1 to 64 printable characters after runs of white space collapse to one space: no control "
@@ -178,6 +180,7 @@ def control_change(switches: dict[str, Any]) -> dict[str, Any]:
 def form(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
     """An HTML form body; ``csrf_token`` (or the X-CSRF-Token header) comes with every form."""
     return {
+        "required": bool(required),
         "content": {"application/x-www-form-urlencoded": {"schema": {
             "type": "object",
             "properties": {"csrf_token": {"type": "string", "description": "The session's CSRF token."},

@@ -87,6 +87,8 @@ def event_delete(event_id: str) -> Any:
 
 @bp.post("/events/<event_id>/keep")
 def event_keep(event_id: str) -> Any:
+    if request.form.get("keep") not in ("0", "1"):
+        abort(400, "keep: must be 0 or 1.")
     keep = request.form.get("keep") == "1"
     if not is_valid_event_id(event_id) or not web_context().store.set_keep(event_id, keep):
         abort(404, f"No event {event_id}.")

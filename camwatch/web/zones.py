@@ -63,6 +63,20 @@ def _polygon(where: str, value: Any) -> list[list[float]]:
     return points
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_types(name: str, zone: dict[str, Any]) -> None:
+    """JSON types as sent: the config parser would turn 0 into false or true into 1."""
+    if "enabled" in zone and not isinstance(zone["enabled"], bool):
+        raise ZoneEditError(f"zones.{name}.enabled: must be true or false")
+    if "inertia" in zone and not (_number(zone["inertia"]) and float(zone["inertia"]).is_integer()):
+        raise ZoneEditError(f"zones.{name}.inertia: must be a whole number")
+    if "loitering_time" in zone and not _number(zone["loitering_time"]):
+        raise ZoneEditError(f"zones.{name}.loitering_time: must be a number of seconds")
+
+
 def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[float]]]]:
     """``{"zones": {name: {coordinates, objects?, ...}}, "motion_mask": [polygon...]}`` checked."""
     if not isinstance(body, dict):
@@ -82,6 +96,7 @@ def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[
             raise ZoneEditError(f"zone name {name!r} must be {ZONE_NAME_RULE}")
         if not isinstance(zone, dict):
             raise ZoneEditError(f"zones.{name}: must be an object with coordinates")
+        _check_types(name, zone)
         labels = zone.get("objects", [])
         if not isinstance(labels, list) or len(labels) > MAX_LABELS or not all(
             isinstance(label, str) and LABEL_NAME.match(label) for label in labels
