@@ -122,7 +122,10 @@ def test_foreign_host_names_and_origins_are_refused(tmp_path: Path) -> None:
     rebinding = client.get("/api/events", headers={**auth, "Host": "evil.example:5080"})
     assert rebinding.status_code == 400 and "web.allowed_hosts" in rebinding.get_json()["error"]
     assert client.get("/login", headers={"Host": "attacker.test"}).status_code == 400
-    for host in ("127.0.0.1:5080", "192.168.1.10", "[fe80::1]:5080", "localhost:5080", "cam.example.org"):
+    for host in ("evil.example.com", "raspberrypi.evil.example", "local.attacker.test.com"):
+        assert client.get("/api/events", headers={**auth, "Host": host}).status_code == 400, host
+    for host in ("127.0.0.1:5080", "192.168.1.10", "[fe80::1]:5080", "localhost:5080", "cam.example.org",
+                 "raspberrypi.local", "camwatch.lan:5080", "camwatch", "cam.home.arpa"):
         assert client.get("/api/events", headers={**auth, "Host": host}).status_code == 200, host
 
     change = {"camera": None, "feature": "armed", "value": False}

@@ -46,9 +46,10 @@ class WebConfig(Section):
         default_factory=list,
         title="Allowed host names",
         description=(
-            "Extra names this device is reached by (e.g. a reverse proxy's name). Requests whose Host "
-            "header is not an IP address, localhost, this machine's name or one of these are refused "
-            "(stops DNS rebinding); \"*\" turns the check off."
+            "Public names this device is reached by (e.g. a reverse proxy's). Requests whose Host "
+            "header is a public name not listed here are refused (stops DNS rebinding); IP addresses, "
+            "localhost, single-label names and private suffixes (.local, .lan, .home, .internal...) "
+            "always work; \"*\" turns the check off."
         ),
     )
     login_max_failures: int = Field(

@@ -5,8 +5,11 @@ device's LAN address, then scripts in a LAN browser talk to camwatch as if it we
 ``evil.example`` (same origin, so the browser lets the page read the answers). The browser
 still sends ``Host: evil.example``; refusing names that are not this device's stops it.
 IP addresses are always accepted (a rebinding page cannot make the browser send one as
-its own name), and so are ``localhost``, this machine's host name (with ``.local`` for
-mDNS), the configured bind address and ``web.allowed_hosts``.
+its own name), and so are names nobody can register in public DNS: single-label names
+(``camwatch``) and names under the private-use suffixes (``.local`` for mDNS, ``.lan``,
+``.home``, ``.home.arpa``, ``.internal``...) that home routers hand out. Also
+``localhost``, this machine's host name, the configured bind address and
+``web.allowed_hosts``.
 
 A state-changing request whose ``Origin`` is neither the requested host nor an allowed
 name comes from another site's page: it is refused, CSRF token or not.
@@ -21,6 +24,10 @@ from urllib.parse import urlsplit
 from camwatch.config.web import WebConfig
 
 _WILDCARD_BINDS = {"", "0.0.0.0", "::", "*"}
+#: Suffixes that are not delegated in public DNS (RFC 6761, RFC 6762, RFC 8375, ICANN's
+#: .internal), so a rebinding page cannot own a name under them.
+PRIVATE_SUFFIXES = (".local", ".localhost", ".localdomain", ".lan", ".home", ".home.arpa", ".internal",
+                    ".intranet", ".corp", ".private")
 
 
 def _machine_names() -> set[str]:
@@ -66,7 +73,9 @@ class HostPolicy:
         if self.any_host:
             return True
         name = split_host(host_header)
-        return bool(name) and (name in self.names or is_ip(name) or name.endswith(".localhost"))
+        if not name or any(c in name for c in "/\\@ "):
+            return False
+        return name in self.names or is_ip(name) or "." not in name or name.endswith(PRIVATE_SUFFIXES)
 
     def origin_allowed(self, origin: str, host_header: str) -> bool:
         """A state-changing request's ``Origin``: the requested host itself or an allowed name."""
