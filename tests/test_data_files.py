@@ -87,8 +87,7 @@ def test_read_only_data_dir(workdir: Path, ssd_model: Path) -> None:
     data = workdir / "data"
     data.mkdir()
     if os.geteuid() == 0:  # root writes anywhere: run camwatch as nobody, the dir stays root's
-        if shutil.which("setpriv") is None:
-            pytest.skip("setpriv (util-linux) is needed to drop root")
+        require(shutil.which("setpriv") is not None, "setpriv (util-linux) to drop root")
         config.chmod(0o644)
         result = _run(config, "--no-web", "--no-mqtt", user=NOBODY)
     else:
