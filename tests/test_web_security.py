@@ -242,6 +242,7 @@ def test_logout_ends_the_session_on_the_server(app) -> None:
     thief.set_cookie("camwatch_session", stolen)
     assert thief.get("/api/events").status_code == 401
     assert thief.get("/").status_code == 302
+    assert b'id="arm-switch"' not in thief.get("/login").data  # no menu, no armed state for an ended session
 
 
 def test_head_never_changes_state(app, ctx) -> None:

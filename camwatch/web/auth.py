@@ -221,7 +221,8 @@ def guard() -> Response | None:
     policy: HostPolicy = current_app.extensions["camwatch.hosts"]
     if not policy.host_allowed(request.host):
         return _plain_error(
-            400, f"Host {request.host[:100]!r} is not a name of this camwatch: add it to web.allowed_hosts"
+            400, f"Host {request.headers.get('Host', '')[:100]!r} is not a name of this camwatch: "
+            "add it to web.allowed_hosts"
         )
     changing = request.method not in SAFE_METHODS
     origin = request.headers.get("Origin")
@@ -305,6 +306,7 @@ def install(app: Flask, ctx: WebContext) -> None:
         ensure_setup_code(ctx.data_dir)
     app.before_request(guard)
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["logged_in"] = logged_in  # not the cookie's word: an ended session shows no menu
     app.register_blueprint(bp)
 
 
