@@ -15,12 +15,9 @@ HEAD must never change anything.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import secrets
-import unicodedata
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -39,6 +36,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.wrappers import Response
 
 from camwatch.web.accounts import MIN_PASSWORD_LENGTH, Accounts, ApiToken, PasswordError
+from camwatch.web.clients import at_the_device, client_address, is_safe_next
 from camwatch.web.context import WebContext
 from camwatch.web.hosts import HostPolicy
 from camwatch.web.setup_code import clear_setup_code, code_matches, ensure_setup_code
@@ -61,8 +59,6 @@ DEVICE_COOKIE_DAYS = 400
 #: Unknown clients together may fail this many times the per-client limit before all of
 #: them wait (a guesser spread over many addresses); known browsers are not affected.
 ACCOUNT_FACTOR = 4
-MAX_NEXT_LENGTH = 2048
-_PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host", "Via")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -76,31 +72,6 @@ def throttle() -> LoginThrottle:
 
 def web_context() -> WebContext:
     return current_app.extensions["camwatch"]
-
-
-def client_address() -> str:
-    """The client's address; X-Forwarded-For is believed only from a trusted proxy."""
-    remote = request.remote_addr or "unknown"
-    trusted = set(web_context().config.web.trusted_proxies)
-    if remote not in trusted:
-        return remote
-    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-    for address in reversed(forwarded):
-        if address not in trusted:
-            try:
-                return str(ipaddress.ip_address(address))
-            except ValueError:
-                return remote
-    return remote
-
-
-def at_the_device() -> bool:
-    """A direct loopback connection: someone at the device itself (no proxy in between)."""
-    try:
-        loopback = ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
-    return loopback and not any(request.headers.get(h) for h in _PROXY_HEADERS)
 
 
 def csrf_token() -> str:
@@ -144,23 +115,6 @@ def _plain_error(status: int, message: str) -> Response:
     if _is_api(request.path):
         return _json_error(status, message)
     return Response(message, status, mimetype="text/plain")
-
-
-def is_safe_next(target: object) -> bool:
-    """Only a same-origin relative path: no scheme or host, no ``//`` or ``/\\`` (browsers
-    read both as another host), no control, space or format characters anywhere (browsers
-    drop tabs and newlines, so ``/\\t/evil`` would become ``//evil``)."""
-    if not isinstance(target, str) or not 1 <= len(target) <= MAX_NEXT_LENGTH:
-        return False
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return False
-    if any(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in target):
-        return False
-    try:
-        parts = urlsplit(target)
-    except ValueError:
-        return False
-    return not parts.scheme and not parts.netloc
 
 
 def _safe_next(target: object) -> str:
