@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "camwatch"
 FLOORS: tuple[tuple[str, ...], ...] = (
     # plain facts and helpers that know nothing of cameras
     ("camwatch", "camwatch.const", "camwatch.secrets", "camwatch.ids", "camwatch.geometry", "camwatch.atomic",
-     "camwatch.state"),
+     "camwatch.state", "camwatch.datafiles", "camwatch.names", "camwatch.setup_code"),
     # configuration, runtime switches, file locations, logging, the model manager
     ("camwatch.config", "camwatch.control", "camwatch.paths", "camwatch.logsetup", "camwatch.models"),
     ("camwatch.detectors", "camwatch.sources"),  # what comes in

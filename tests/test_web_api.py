@@ -58,7 +58,8 @@ def test_every_route_needs_auth_except_health(env) -> None:
     for rule in client.application.url_map.iter_rules():
         if rule.endpoint in ("static", "auth.login", "auth.setup"):
             continue
-        path = rule.rule.replace("<event_id>", events[0].id).replace("<camera>", "front").replace("<token_id>", "x")
+        path = re.sub(r"<(?:[a-z_]+:)?event_id>", events[0].id, rule.rule)
+        path = path.replace("<camera>", "front").replace("<token_id>", "x")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = anonymous.open(path, method=method)
             checked += 1
@@ -79,7 +80,7 @@ def test_openapi_lists_every_route(env) -> None:
     for rule in client.application.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"][path], (method, path)
     names = {p["name"] for p in spec["paths"]["/api/events"]["get"]["parameters"]}
@@ -98,6 +99,7 @@ def test_event_filters(env) -> None:
     after = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(person_back.start_time - 1))
     assert _ids(client.get(f"/api/events?after={after}")) == [tamper.id, person_back.id]
     assert _ids(client.get(f"/api/events?before={car_front.start_time + 1}&after={car_front.start_time}")) == [car_front.id]
+    assert _ids(client.get("/api/events?after=200&before=100")) == []  # an empty range: nothing, no error
     page = client.get("/api/events?limit=1&offset=1&order=asc").get_json()
     assert page["total"] == 4 and [e["id"] for e in page["events"]] == [car_front.id]
     first = client.get(f"/api/events/{person_front.id}").get_json()
@@ -120,7 +122,6 @@ def test_event_filters(env) -> None:
         ("keep=2", "keep: must be true or false"),
         ("order=sideways", "order: must be asc or desc"),
         ("colour=red", "unknown parameter(s): colour"),
-        ("after=200&before=100", "after must be earlier than before"),
     ],
 )
 def test_bad_filters_are_400(env, query: str, message: str) -> None:
@@ -328,7 +329,7 @@ def test_waitress_server_auth_and_errors(server: WebServer) -> None:
 def test_waitress_streams_sse_and_stops(server: WebServer) -> None:
     _, secret = server.app.extensions["camwatch.accounts"].create_token("sse")
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\n\r\n".encode())
+        sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n\r\n".encode())
         received = b""
         deadline = time.monotonic() + 5
         while b"event: events" not in received and time.monotonic() < deadline:

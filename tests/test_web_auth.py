@@ -15,7 +15,7 @@ from tests.support.web import PASSWORD, make_context, page_csrf, setup_and_login
 
 @pytest.fixture
 def app(tmp_path: Path):
-    ctx = make_context(tmp_path, web={"login_max_failures": 3, "login_lockout": 60})
+    ctx = make_context(tmp_path, web={"login_max_failures": 3, "login_backoff": 60, "login_lockout": 600})
     application = create_app(ctx)
     yield application
     application.extensions["camwatch.accounts"].close()
@@ -94,12 +94,12 @@ def test_failed_logins_are_throttled(app, caplog: pytest.LogCaptureFixture) -> N
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
     assert _login(other, PASSWORD).status_code == 302  # another address is not locked
-    assert "locked out" in caplog.text
+    assert "too many failed logins" in caplog.text
     assert PASSWORD not in caplog.text and "guess-123" not in caplog.text
 
 
 def test_forwarded_for_only_from_trusted_proxy(tmp_path: Path) -> None:
-    ctx = make_context(tmp_path, web={"login_max_failures": 2, "trusted_proxies": ["127.0.0.1"]})
+    ctx = make_context(tmp_path, web={"login_max_failures": 2, "login_backoff": 60, "trusted_proxies": ["127.0.0.1"]})
     app = create_app(ctx)
     setup_and_login(app.test_client())
     client = app.test_client()
@@ -129,12 +129,14 @@ def test_csrf_needed_for_session_changes(app) -> None:
 def test_api_tokens_bearer_hashed_and_revocable(app, tmp_path: Path) -> None:
     client = app.test_client()
     csrf = setup_and_login(client)
-    created = client.post("/api/tokens", json={"name": "home-assistant"}, headers={"X-CSRF-Token": csrf}).get_json()
+    created = client.post("/api/tokens", json={"name": "home-assistant", "scope": "control"},
+                          headers={"X-CSRF-Token": csrf}).get_json()
     secret = created["token"]
     assert secret.startswith("cwt_") and len(secret) > 40
     assert secret.encode() not in (tmp_path / "data" / "web.db").read_bytes()
     listed = client.get("/api/tokens").get_json()["tokens"]
     assert [t["name"] for t in listed] == ["home-assistant"] and "token" not in listed[0]
+    assert listed[0]["scope"] == "control"
 
     bearer = app.test_client()
     auth = {"Authorization": f"Bearer {secret}"}
@@ -186,7 +188,7 @@ def test_password_change_ends_other_sessions(app) -> None:
     assert second.get("/api/events").status_code == 401
     wrong = first.post("/account/password", data={"csrf_token": page_csrf(first.get("/").data), "current": "bad",
                                                   "password": "x" * 9, "confirm": "x" * 9})
-    assert wrong.status_code == 400
+    assert wrong.status_code == 403
 
 
 def test_security_headers_and_health(app) -> None:

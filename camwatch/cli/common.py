@@ -9,6 +9,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from camwatch.config import CamwatchConfig, ConfigError, load_config
+from camwatch.datafiles import DataFileError
 from camwatch.detectors.plugins.ssd import ModelError as DetectorModelError
 from camwatch.detectors.runtime import EdgeTpuUnavailable, RuntimeUnavailable
 from camwatch.logsetup import setup_logging
@@ -20,6 +21,7 @@ _LOGGER = logging.getLogger(__name__)
 
 USER_ERRORS = (
     ConfigError,
+    DataFileError,
     ModelError,
     DetectorModelError,
     EdgeTpuUnavailable,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from pathlib import Path
 
 from camwatch.cli.common import add_config_argument, load
+from camwatch.datafiles import DataFileError, data_file_error
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +23,23 @@ def run_command(args: argparse.Namespace) -> int:
     from camwatch.config import config_path
 
     config = load(args)
-    app = Camwatch(
-        config, config_path=config_path(args.config), with_web=not args.no_web, with_mqtt=not args.no_mqtt
-    )
-    return app.run_forever()
+    try:
+        app = Camwatch(
+            config, config_path=config_path(args.config), with_web=not args.no_web, with_mqtt=not args.no_mqtt
+        )
+    except PermissionError as exc:  # e.g. the data dir itself cannot be created
+        raise _permission_error(exc) from None
+    try:
+        return app.run_forever()
+    except (DataFileError, PermissionError) as exc:
+        # A part that started before the failing one (MQTT, say) is stopped before exiting.
+        with contextlib.suppress(Exception):
+            app.stop()
+        if isinstance(exc, PermissionError):
+            raise _permission_error(exc) from None
+        raise
+
+
+def _permission_error(exc: PermissionError) -> DataFileError:
+    path = Path(exc.filename) if exc.filename else Path(".")
+    return data_file_error(path, exc, "the data file")

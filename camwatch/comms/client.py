@@ -18,6 +18,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from camwatch import secrets
 from camwatch.config.mqtt import MqttConfig
@@ -25,7 +26,7 @@ from camwatch.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
 
-MessageHandler = Callable[[str, bytes], None]
+MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
 
 
 class MqttConfigError(ValueError):
@@ -185,7 +186,14 @@ class MqttConnection:
         return info.is_published()
 
     def subscribe(self, topics: list[str]) -> None:
-        if topics:
+        if not topics:
+            return
+        if self.config.protocol == "5":
+            # Keep the retain flag on live messages too, so a retained command is seen as one
+            # at once (MQTT 3.1.1 brokers clear it on live delivery).
+            options = SubscribeOptions(qos=1, retainAsPublished=True)
+            self._client.subscribe([(t, options) for t in topics])
+        else:
             self._client.subscribe([(t, 1) for t in topics])
 
     # ------------------------------------------------------------ callbacks
@@ -224,7 +232,7 @@ class MqttConnection:
 
     def _on_message(self, _client: Any, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.on_message is not None:
-            self.on_message(message.topic, bytes(message.payload))
+            self.on_message(message.topic, bytes(message.payload), bool(message.retain))
 
     def _on_publish(self, _client: Any, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
         if self.on_published is not None:

@@ -4,6 +4,12 @@ Accepted payloads: ``ON``/``OFF`` (any case, what Home Assistant switches send),
 ``true``/``false``, or JSON ``{"state": "ON"|"OFF"|true|false}``. Anything else (bad
 JSON, unknown camera/feature/zone, wrong type, oversized, not UTF-8) changes nothing and
 produces a ``CommandError`` whose message is published on the error topic.
+
+A command with the retain flag is refused too: the broker would replay it at every
+(re)connect, so one ``mosquitto_pub -r … armed/set -m OFF`` would disarm camwatch at each
+restart, over what the owner set since. The state saved in ``control.json`` wins; the
+publisher also clears the retained message (an empty retained publish), and the echo of
+that clear is ignored.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ _LOGGER = logging.getLogger(__name__)
 
 _WORDS = {"on": True, "off": False, "true": True, "false": False}
 _LOG_QUIET_SECONDS = 60.0
+_CLEAR_ECHO_SECONDS = 30.0
 
 
 class CommandError(ValueError):
@@ -71,6 +78,7 @@ class CommandHandler:
         self.max_bytes = max_bytes
         self.rejected = 0
         self._last_logged: dict[tuple[str, str], float] = {}
+        self._cleared: dict[str, float] = {}  # topic → when camwatch cleared a retained command there
 
     def parse(self, topic: str, payload: bytes) -> Command:
         where = self.topics.parse_command(topic)
@@ -82,9 +90,18 @@ class CommandHandler:
         value = parse_value(payload, self.max_bytes)
         return Command(camera, feature, value)
 
-    def handle(self, topic: str, payload: bytes) -> dict[str, Any] | None:
-        """Apply one command. Returns None when applied, else the error answer to publish."""
+    def handle(self, topic: str, payload: bytes, retained: bool = False) -> dict[str, Any] | None:
+        """Apply one command. Returns None when applied (or ignored), else the error answer to publish."""
+        if not payload and (retained or self._clear_echo(topic)):
+            return None  # an empty retained message only deletes one: nothing to apply
         try:
+            if retained:
+                self._cleared[topic[:200]] = time.monotonic()
+                raise CommandError(
+                    "retained",
+                    "retained command refused (the broker would replay it at every start): "
+                    "publish commands without the retain flag; camwatch keeps its saved state",
+                )
             command = self.parse(topic, payload)
             try:
                 self.control.set(command.camera, command.feature, command.value)
@@ -96,6 +113,13 @@ class CommandHandler:
             self._log_once(topic, exc)
             return {"topic": topic, "error": exc.reason, "message": str(exc), "time": round(time.time(), 3)}
         return None
+
+    def _clear_echo(self, topic: str) -> bool:
+        """The empty message camwatch published to clear a retained command, coming back."""
+        when = self._cleared.pop(topic[:200], None)
+        if len(self._cleared) > 1000:
+            self._cleared.clear()
+        return when is not None and time.monotonic() - when < _CLEAR_ECHO_SECONDS
 
     def _log_once(self, topic: str, exc: CommandError) -> None:
         """One line per kind of bad command and topic per minute: a flood cannot fill the log."""

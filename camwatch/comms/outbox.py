@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from camwatch.datafiles import data_file_error, open_database
+
 _LOGGER = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -50,13 +52,16 @@ class Outbox:
         self.path = path
         self.max_messages = max_messages
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
-        row = self._db.execute("SELECT value FROM outbox_meta WHERE key = 'dropped'").fetchone()
+        self._db = open_database(path, "the MQTT outbox", check_same_thread=False, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._count = int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+            row = self._db.execute("SELECT value FROM outbox_meta WHERE key = 'dropped'").fetchone()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise data_file_error(path, exc, "the MQTT outbox") from None
         self._dropped = int(row[0]) if row else 0
         self._dropping = False
         if self._count:

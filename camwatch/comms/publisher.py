@@ -27,6 +27,7 @@ from camwatch.comms.alerts import AlertTracker, alert_payload
 from camwatch.comms.client import MqttConnection
 from camwatch.comms.commands import CommandHandler
 from camwatch.comms.discovery import ALL_LABELS, DiscoveryBuilder, DiscoveryRecord
+from camwatch.comms.ha_status import ResyncLimiter
 from camwatch.comms.outbox import Outbox
 from camwatch.comms.snapshot import cropped_snapshot
 from camwatch.comms.state_payloads import camera_stats_messages, count_messages, json_bytes
@@ -73,6 +74,7 @@ class MqttSink:
         self.outbox = Outbox(self.data_dir / OUTBOX_FILE, self.mqtt.outbox_max_messages)
         self.commands = CommandHandler(self.topics, control, self.mqtt.max_command_bytes)
         self.alerts = AlertTracker()
+        self._ha_online = ResyncLimiter()
         self.discovery = DiscoveryBuilder(config, self.topics)
         self.discovery_record = DiscoveryRecord(self.data_dir / DISCOVERY_FILE)
         client_id = self.mqtt.client_id or default_client_id(self.mqtt.topic_prefix)
@@ -353,15 +355,17 @@ class MqttSink:
         self._resync.set()
         self._wake.set()
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
+    def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         if topic == self.topics.ha_status:
-            if payload.strip().lower() == b"online":
+            if payload.strip().lower() == b"online" and self._ha_online.announce(time.monotonic()):
                 _LOGGER.info("Home Assistant is online: republishing discovery and states")
                 self._resync.set()
                 self._wake.set()
             return
-        answer = self.commands.handle(topic, payload)
+        answer = self.commands.handle(topic, payload, retained=retained)
         if answer is not None:
+            if answer["error"] == "retained":  # clear it, where the broker's ACL lets camwatch
+                self.connection.publish(topic, b"", qos=1, retain=True)
             self.connection.publish(self.topics.errors, json_bytes(answer), qos=1)
 
     def _acks_put(self, mid: int) -> None:
@@ -376,6 +380,8 @@ class MqttSink:
             try:
                 self._process_acks()
                 self._motion_timers()
+                if self._ha_online.due(time.monotonic()):  # announcements coalesced meanwhile
+                    self._resync.set()
                 if not self.connection.connected.is_set():
                     continue
                 if self._reconnected.is_set():

@@ -9,7 +9,7 @@ from camwatch.config.base import Section
 from camwatch.config.faces import CameraFacesConfig
 from camwatch.config.motion import MotionConfig
 from camwatch.config.tracking import TrackingConfig
-from camwatch.config.zones import ZoneConfig
+from camwatch.config.zones import ZoneConfig, check_zone_name
 from camwatch.const import DEFAULT_DETECT_FPS, DEFAULT_TRACKED_LABELS
 
 Polygon = list[tuple[float, float]]
@@ -113,7 +113,10 @@ class CameraConfig(Section):
         default_factory=ObjectsConfig, title="Objects", description="Tracked labels and filters."
     )
     motion: MotionConfig = Field(default_factory=MotionConfig, title="Motion", description="Motion gating.")
-    zones: dict[str, ZoneConfig] = Field(default_factory=dict, title="Zones", description="Named zones.")
+    zones: dict[str, ZoneConfig] = Field(
+        default_factory=dict, title="Zones",
+        description="Named zones; names are lower case letters, digits and _ (used in MQTT topics).",
+    )
     tracking: TrackingConfig = Field(
         default_factory=TrackingConfig, title="Tracking", description="Object tracker settings."
     )
@@ -127,6 +130,13 @@ class CameraConfig(Section):
         default_factory=CameraFacesConfig, title="Faces", description="Per-camera face options."
     )
     tamper: TamperConfig = Field(default_factory=TamperConfig, title="Tamper", description="Tamper detection.")
+
+    @field_validator("zones")
+    @classmethod
+    def _zone_names(cls, value: dict[str, ZoneConfig]) -> dict[str, ZoneConfig]:
+        for name in value:
+            check_zone_name(name)
+        return value
 
     @field_validator("url")
     @classmethod

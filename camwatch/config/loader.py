@@ -22,6 +22,9 @@ class ConfigError(Exception):
     """The config cannot be used; ``errors`` holds one readable line per problem."""
 
     def __init__(self, errors: list[str], source: str = "config") -> None:
+        # Validation messages quote the offending input: a secret or a URL with credentials put
+        # in the wrong field would be printed. Every line is masked here, whatever its origin.
+        errors = [secrets.redact(e) for e in errors]
         self.errors = errors
         self.source = source
         super().__init__(f"{source}: " + "; ".join(errors))
@@ -55,6 +58,26 @@ def _resolve(ref: str, where: str, errors: list[str]) -> str:
         value = os.environ[ref]
     secrets.register(value)
     return value
+
+
+_SECRET_KEY_PARTS = ("password", "secret", "token", "api_key", "apikey")
+
+
+def _register_secret_fields(node: Any, key: str = "") -> None:
+    """Values of keys named like secrets count as secrets even when written in plain text, so
+    they are masked when the same text shows up in another field's error."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _register_secret_fields(v, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            _register_secret_fields(v, key)
+    elif (
+        isinstance(node, str)
+        and any(part in key.lower() for part in _SECRET_KEY_PARTS)
+        and not key.lower().endswith(("_file", "_path", "_dir"))
+    ):
+        secrets.register(node)
 
 
 def _substitute(node: Any, path: str, errors: list[str], cameras: Collection[str] | None = None) -> Any:
@@ -103,6 +126,7 @@ def parse_config(raw: Any, source: str = "config", cameras: Collection[str] | No
         raise ConfigError([f"the top level must be a mapping of keys, got {type(raw).__name__}"], source)
     errors: list[str] = []
     data = _substitute(raw, "", errors, cameras)
+    _register_secret_fields(data)
     if errors:
         raise ConfigError(errors, source)
     try:

@@ -42,14 +42,29 @@ class WebConfig(Section):
         title="Trusted proxies",
         description="Addresses of reverse proxies whose X-Forwarded-For is believed (login throttling, logs).",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        title="Allowed host names",
+        description=(
+            "Public names this device is reached by (e.g. a reverse proxy's). Requests whose Host "
+            "header is a public name not listed here are refused (stops DNS rebinding); IP addresses, "
+            "localhost, single-label names and private suffixes (.local, .lan, .home, .internal...) "
+            "always work; \"*\" turns the check off."
+        ),
+    )
     login_max_failures: int = Field(
-        5, ge=1, le=1000, title="Failed logins", description="Failed logins from one address before it is locked out."
+        5, ge=1, le=1000, title="Failed logins",
+        description="Failed logins (per client address, or per browser that logged in before) before tries are slowed down.",
     )
     login_window: float = Field(
         900, gt=0, title="Failure window (s)", description="Failed logins older than this are forgotten."
     )
+    login_backoff: float = Field(
+        2, gt=0, title="First wait (s)",
+        description="Wait after too many failed logins; each further failure doubles it, up to login_lockout.",
+    )
     login_lockout: float = Field(
-        300, gt=0, title="Lockout (s)", description="How long an address is refused after too many failures."
+        300, gt=0, title="Longest wait (s)", description="The longest a client waits between login tries."
     )
     threads: int = Field(
         8, ge=2, le=64, title="Worker threads", description="Request threads of the waitress server (live streams hold one each)."
@@ -68,3 +83,12 @@ class WebConfig(Section):
             )
         secrets.register(value)
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        cleaned = [host.strip().lower().rstrip(".") for host in value]
+        for host in cleaned:
+            if not host or any(c in host for c in "/:@ \t"):
+                raise ValueError(f"{host!r} is not a host name (give names only, no scheme, port or path)")
+        return cleaned

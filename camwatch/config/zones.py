@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, field_validator
 
 from camwatch.config.base import Section
+
+#: Zone names end up in MQTT topics, Home Assistant entity ids and URLs: lower case letters,
+#: digits and ``_`` (no ``#``, ``+`` or ``/``, which MQTT reads as wildcards and levels).
+#: The zones editor and the config loader apply the same rule.
+ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+ZONE_NAME_RULE = "1 to 64 lower case letters, digits and _ (starting with a letter or digit)"
+
+
+def check_zone_name(name: object) -> str:
+    if not isinstance(name, str) or not ZONE_NAME.match(name):
+        raise ValueError(f"zone name {name!r} must be {ZONE_NAME_RULE}")
+    return name
 
 
 class ZoneConfig(Section):

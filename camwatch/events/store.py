@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from camwatch.const import TOPIC_EVENT
+from camwatch.datafiles import DataFileError, data_file_error, open_database
 from camwatch.events.model import Event, EventMessage
 from camwatch.events.snapshots import SNAPSHOT_KINDS, SnapshotWriter, event_id_of, is_valid_event_id
 from camwatch.events.store_schema import SCHEMA, SCHEMA_VERSION, add_new_columns, from_row, to_row
@@ -46,7 +47,7 @@ _DISTINCT = {
 }
 
 
-class StoreError(Exception):
+class StoreError(DataFileError):
     """The database cannot be opened or used (corrupt file, wrong permissions...)."""
 
 
@@ -67,8 +68,7 @@ class EventStore:
         self._deleted: dict[str, None] = {}  # ids deleted while possibly still open (bounded)
         self._failing = False
         try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.db_path, check_same_thread=False, timeout=10.0)
+            self._conn = open_database(self.db_path, "the event database", check_same_thread=False, timeout=10.0)
             self._conn.row_factory = sqlite3.Row
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -80,8 +80,10 @@ class EventStore:
                 self._conn.executescript(SCHEMA)
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 add_new_columns(self._conn)
+        except DataFileError as exc:
+            raise StoreError(str(exc), self.db_path) from None
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the event database {self.db_path}: {exc}") from exc
+            raise StoreError(str(data_file_error(self.db_path, exc, "the event database")), self.db_path) from None
 
     # ------------------------------------------------------------------ writing
     def handle(self, topic: str, payload: Any) -> None:

@@ -24,8 +24,10 @@ import cv2
 import numpy as np
 
 from camwatch.atomic import write_atomic
+from camwatch.datafiles import data_file_error, open_database
 from camwatch.faces.embedder import FaceEmbedder
 from camwatch.geometry import grow
+from camwatch.names import InvalidName, clean_display_name
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,15 +83,12 @@ class Match:
 
 def validate_name(name: object) -> str:
     """A clean display name, or GalleryError: 1–64 printable characters, no slashes."""
-    if not isinstance(name, str):
-        raise GalleryError("name must be a string")
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise GalleryError("name must not be empty")
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise GalleryError(f"name is longer than {MAX_NAME_LENGTH} characters")
-    if any(c in cleaned for c in "/\\") or not cleaned.isprintable():
-        raise GalleryError("name must not contain slashes or control characters")
+    try:
+        cleaned = clean_display_name(name, MAX_NAME_LENGTH)
+    except InvalidName as exc:
+        raise GalleryError(str(exc)) from None
+    if any(c in cleaned for c in "/\\"):
+        raise GalleryError("name must not contain slashes")
     if cleaned.lower() in RESERVED_NAMES:
         raise GalleryError(f"{cleaned!r} is reserved")
     return cleaned
@@ -100,13 +99,21 @@ class FaceGallery:
 
     def __init__(self, data_dir: Path, embedder: FaceEmbedder | None = None, jpeg_quality: int = 92) -> None:
         self.directory = Path(data_dir) / "faces"
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise data_file_error(self.directory / "gallery.db", exc, "the face gallery") from None
         self.embedder = embedder
         self.jpeg_quality = jpeg_quality
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.directory / "gallery.db", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA foreign_keys = ON")
-        self._db.executescript(_SCHEMA)
+        db_path = self.directory / "gallery.db"
+        self._db = open_database(db_path, "the face gallery", check_same_thread=False, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise data_file_error(db_path, exc, "the face gallery") from None
         self._cache: tuple[list[str], np.ndarray] | None = None
         self._version = -1
 

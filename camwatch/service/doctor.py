@@ -16,7 +16,7 @@ from camwatch.config import CamwatchConfig, ConfigError, config_path, load_confi
 from camwatch.config.detector import DetectorConfig
 from camwatch.paths import default_data_dir
 from camwatch.service import connection_checks, host_checks
-from camwatch.service.report import CheckResult, exit_code, fail, ok, write_json, write_table
+from camwatch.service.report import CheckResult, exit_code, fail, ok, warn, write_json, write_table
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,10 +51,23 @@ def run_checks(config_file: str | None, timeout: float = 10.0) -> list[CheckResu
     results += host_checks.check_xnnpack(runtime, model_file, detector.num_threads)
     results += host_checks.check_data_dir(data_dir)
     results += host_checks.check_clock(timeout=timeout)
+    if config is not None and config.web.enabled:
+        results += _web_setup(data_dir, config.web.port)
     if config is not None:
         results.append(connection_checks.check_mqtt(config.mqtt, timeout))
         results += connection_checks.check_cameras(config.cameras, timeout)
     return results
+
+
+def _web_setup(data_dir: Path, port: int) -> list[CheckResult]:
+    """The first-run setup code while the web UI has no admin password yet."""
+    from camwatch.setup_code import read_setup_code
+
+    code = read_setup_code(data_dir)
+    if code is None:
+        return []
+    return [warn("web setup", f"no admin password yet; setup code: {code}",
+                 f"open http://<this device>:{port}/setup and enter the setup code")]
 
 
 def run_doctor(

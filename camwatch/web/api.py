@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file, url_for
 from werkzeug.exceptions import BadRequest, NotFound
 
 from camwatch.control import ControlError
 from camwatch.events.model import Event
 from camwatch.events.snapshots import is_valid_event_id
+from camwatch.web.accounts import DEFAULT_SCOPE
 from camwatch.web.auth import accounts, web_context
 from camwatch.web.filters import event_query
 from camwatch.web.stats import system_stats
@@ -29,10 +30,13 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def json_body() -> Any:
-    body = request.get_json(silent=True)
-    if body is None:
+    """The request's JSON body; a 400 with the reason when it is missing or not valid JSON."""
+    if not request.is_json:
         raise BadRequest("the body must be JSON (Content-Type: application/json)")
-    return body
+    try:
+        return current_app.json.loads(request.get_data(cache=True))
+    except ValueError as exc:  # also too deep nesting: see camwatch.web.app.JsonProvider
+        raise BadRequest(f"the body is not valid JSON ({exc})") from None
 
 
 def find_event(event_id: str) -> Event:
@@ -89,13 +93,13 @@ def event_filters() -> Any:
     return jsonify({field: store.distinct(field) for field in _DISTINCT_FIELDS})
 
 
-@bp.get("/events/<event_id>")
+@bp.get("/events/<event_id:event_id>")
 def event(event_id: str) -> Any:
     """One event."""
     return jsonify(event_json(find_event(event_id)))
 
 
-@bp.delete("/events/<event_id>")
+@bp.delete("/events/<event_id:event_id>")
 def delete_event(event_id: str) -> Any:
     """Delete an event and its snapshots."""
     if not is_valid_event_id(event_id) or not web_context().store.delete(event_id):
@@ -103,11 +107,11 @@ def delete_event(event_id: str) -> Any:
     return jsonify({"deleted": event_id})
 
 
-@bp.put("/events/<event_id>/keep")
+@bp.put("/events/<event_id:event_id>/keep")
 def keep_event(event_id: str) -> Any:
     """Keep an event (exempt from retention) or release it: body {"keep": true|false}."""
     body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("keep"), bool):
+    if not isinstance(body, dict) or set(body) != {"keep"} or not isinstance(body["keep"], bool):
         raise BadRequest('the body must be {"keep": true} or {"keep": false}')
     find_event(event_id)
     web_context().store.set_keep(event_id, body["keep"])
@@ -124,7 +128,7 @@ def _snapshot(event_id: str, kind: str) -> Response:
     return response
 
 
-@bp.get("/events/<event_id>/snapshot.jpg")
+@bp.get("/events/<event_id:event_id>/snapshot.jpg")
 def event_snapshot(event_id: str) -> Any:
     """The event's best snapshot: ?kind=annotated (default, with box and zones) or clean."""
     kind = request.args.get("kind", "annotated")
@@ -133,13 +137,13 @@ def event_snapshot(event_id: str) -> Any:
     return _snapshot(event_id, kind)
 
 
-@bp.get("/events/<event_id>/thumbnail.jpg")
+@bp.get("/events/<event_id:event_id>/thumbnail.jpg")
 def event_thumbnail(event_id: str) -> Any:
     """A small crop around the event's object."""
     return _snapshot(event_id, "thumb")
 
 
-@bp.get("/events/<event_id>/face.jpg")
+@bp.get("/events/<event_id:event_id>/face.jpg")
 def event_face(event_id: str) -> Any:
     """The event's best face crop."""
     return _snapshot(event_id, "face")
@@ -200,7 +204,12 @@ def control() -> Any:
 def control_set() -> Any:
     """Set a switch: {"camera": name or null, "feature": "detect"|"snapshots"|"motion"|"zone:<n>"|"armed", "value": bool}."""
     body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("feature"), str):
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("feature"), str)
+        or "value" not in body
+        or set(body) - {"camera", "feature", "value"}
+    ):
         raise BadRequest('the body must be {"camera": ..., "feature": ..., "value": true|false}')
     camera = body.get("camera")
     if camera is not None and not isinstance(camera, str):
@@ -220,19 +229,20 @@ def stats() -> Any:
 
 @bp.get("/tokens")
 def tokens() -> Any:
-    """API tokens (never their secrets)."""
+    """API tokens (owner only; never their secrets)."""
     return jsonify({"tokens": [t.to_dict() for t in accounts().tokens()]})
 
 
 @bp.post("/tokens")
 def token_create() -> Any:
-    """Create an API token: body {"name": ...}; the response holds the secret, shown only once."""
+    """Create an API token (owner only): body {"name", "scope"}; the response holds the secret, shown once."""
     body = json_body()
     name = body.get("name") if isinstance(body, dict) else None
-    if not isinstance(name, str):
-        raise BadRequest('the body must be {"name": "..."}')
+    scope = body.get("scope", DEFAULT_SCOPE) if isinstance(body, dict) else None
+    if not isinstance(name, str) or not isinstance(scope, str) or set(body) - {"name", "scope"}:
+        raise BadRequest('the body must be {"name": "...", "scope": "read"|"control"|"admin"} (scope optional)')
     try:
-        token, secret = accounts().create_token(name)
+        token, secret = accounts().create_token(name, scope)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     return jsonify({**token.to_dict(), "token": secret}), 201
@@ -240,7 +250,7 @@ def token_create() -> Any:
 
 @bp.delete("/tokens/<token_id>")
 def token_revoke(token_id: str) -> Any:
-    """Revoke an API token."""
+    """Revoke an API token (owner only)."""
     if not accounts().revoke_token(token_id):
         abort(404, f"no token {token_id!r}")
     return jsonify({"revoked": token_id})
@@ -249,8 +259,6 @@ def token_revoke(token_id: str) -> Any:
 @bp.get("/openapi.json")
 def openapi() -> Any:
     """This API described as OpenAPI 3.1."""
-    from flask import current_app
-
     from camwatch.web.openapi import build_spec
 
-    return jsonify(build_spec(current_app, web_context().version))
+    return jsonify(build_spec(current_app, web_context().version, web_context().control.snapshot()))

@@ -8,13 +8,16 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import BaseConverter
 
 from camwatch.const import WEB_ROOT
 from camwatch.web import api, auth, metrics, pages, sse
 from camwatch.web.accounts import load_secret_key
 from camwatch.web.context import WebContext
+from camwatch.web.openapi_schemas import EVENT_ID_URL_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -30,6 +33,25 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+class JsonProvider(DefaultJSONProvider):
+    """Deeply nested JSON (``[[[[…`` 100 000 levels) makes the parser hit Python's recursion
+    limit; that is bad input (a 400), not a server error."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+
+
+class EventIdConverter(BaseConverter):
+    """An event id in a URL: ``<unix time>.<decimals>-<hex>`` starts with a digit, so the
+    word ``filters`` never matches and ``/api/events/filters`` answers other methods with
+    405 and ``Allow: GET``, not with "no such event"."""
+
+    regex = EVENT_ID_URL_PATTERN
 
 
 def _security_headers(response: Response) -> Response:
@@ -54,10 +76,13 @@ def _http_error(exc: HTTPException) -> Any:
     if _wants_json():
         response = jsonify({"error": message})
         response.status_code = exc.code or 500
-        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        return response
-    return render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code or 500
+    else:
+        response = current_app.make_response(
+            (render_template("error.html", code=exc.code, name=exc.name, message=message), exc.code or 500)
+        )
+    if exc.code == 405 and getattr(exc, "valid_methods", None):  # RFC 9110: a 405 lists what is allowed
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response
 
 
 def _body_limit() -> None:
@@ -130,6 +155,8 @@ def create_app(ctx: WebContext) -> Flask:
         static_folder=str(WEB_ROOT / "static"),
         static_url_path="/static",
     )
+    app.json = JsonProvider(app)
+    app.url_map.converters["event_id"] = EventIdConverter
     secret_file = cfg.session_secret_file or (ctx.data_dir / "web_secret")
     app.config.update(
         SECRET_KEY=load_secret_key(secret_file),

@@ -99,8 +99,6 @@ def event_query(args: Any) -> dict[str, Any]:
         if order not in ("asc", "desc"):
             raise BadRequest(f"order: must be asc or desc, got {order!r}")
         query["order"] = order
-    if "after" in query and "before" in query and query["after"] >= query["before"]:
-        raise BadRequest("after must be earlier than before")
     return query
 
 

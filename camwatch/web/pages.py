@@ -11,14 +11,16 @@ from werkzeug.exceptions import BadRequest
 
 from camwatch.anomaly.schedule import ArmSchedule
 from camwatch.events.snapshots import is_valid_event_id
+from camwatch.web.accounts import DEFAULT_SCOPE
 from camwatch.web.api import camera_json, event_json
 from camwatch.web.auth import accounts, web_context
-from camwatch.web.filters import event_query
+from camwatch.web.filters import event_query, parse_int
 from camwatch.web.stats import system_stats
 
 bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 24
+MAX_PAGE = 10**6  # far beyond any store; keeps the offset a small integer
 
 
 @bp.get("/")
@@ -39,9 +41,7 @@ def events() -> Any:
     total = 0
     page = 1
     try:
-        page = int(page_text) if page_text.isdigit() and int(page_text) >= 1 else 0
-        if page == 0:
-            raise BadRequest(f"page: must be a positive integer, got {page_text!r}")
+        page = parse_int("page", page_text, 1, MAX_PAGE)
         for name in ("limit", "offset", "order"):
             args.pop(name, None)
         query = event_query(args)
@@ -87,6 +87,8 @@ def event_delete(event_id: str) -> Any:
 
 @bp.post("/events/<event_id>/keep")
 def event_keep(event_id: str) -> Any:
+    if request.form.get("keep") not in ("0", "1"):
+        abort(400, "keep: must be 0 or 1.")
     keep = request.form.get("keep") == "1"
     if not is_valid_event_id(event_id) or not web_context().store.set_keep(event_id, keep):
         abort(404, f"No event {event_id}.")
@@ -126,7 +128,7 @@ def tokens() -> Any:
 @bp.post("/tokens")
 def token_create() -> Any:
     try:
-        token, secret = accounts().create_token(request.form.get("name", ""))
+        token, secret = accounts().create_token(request.form.get("name", ""), request.form.get("scope", DEFAULT_SCOPE))
     except ValueError as exc:
         return render_template("tokens.html", tokens=accounts().tokens(), new_secret=None, error=str(exc)), 400
     return render_template("tokens.html", tokens=accounts().tokens(), new_secret=secret, new_name=token.name,

@@ -9,11 +9,13 @@ production server (request size limits, slow-client buffering), unlike Flask's.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from waitress import wasyncore
 from waitress.server import create_server
 
+from camwatch.setup_code import announce
 from camwatch.web.app import MAX_UPLOAD_BYTES, create_app
 from camwatch.web.context import WebContext
 
@@ -55,10 +57,20 @@ class WebServer:
             host = "127.0.0.1"
         return f"http://{host}:{self.port}"
 
+    @property
+    def public_url(self) -> str:
+        """The address to give a person: this machine's name when listening on every interface."""
+        host = self.host
+        if host in ("0.0.0.0", "::"):
+            host = socket.gethostname() or "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
         self._thread.start()
         _LOGGER.info("web UI listening on http://%s:%d", self.host, self.port)
+        if not self.app.extensions["camwatch.accounts"].has_password():
+            announce(self.ctx.data_dir, self.public_url)
 
     def _run(self) -> None:
         try:

@@ -17,12 +17,15 @@ import yaml
 
 from camwatch.atomic import write_atomic
 from camwatch.config import CamwatchConfig, ConfigError, parse_config
+from camwatch.config.zones import ZONE_NAME, ZONE_NAME_RULE
 from camwatch.web.context import WebContext
 
 _LOGGER = logging.getLogger(__name__)
-ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 MAX_POINTS = 100
 MAX_POLYGONS = 50
+MAX_LABELS = 100
+#: Detector labels as the models name them ("person", "traffic light", "cell phone").
+LABEL_NAME = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,63}$")
 
 
 class ZoneEditError(ValueError):
@@ -59,6 +62,20 @@ def _polygon(where: str, value: Any) -> list[list[float]]:
     return points
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_types(name: str, zone: dict[str, Any]) -> None:
+    """JSON types as sent: the config parser would turn 0 into false or true into 1."""
+    if "enabled" in zone and not isinstance(zone["enabled"], bool):
+        raise ZoneEditError(f"zones.{name}.enabled: must be true or false")
+    if "inertia" in zone and not (_number(zone["inertia"]) and float(zone["inertia"]).is_integer()):
+        raise ZoneEditError(f"zones.{name}.inertia: must be a whole number")
+    if "loitering_time" in zone and not _number(zone["loitering_time"]):
+        raise ZoneEditError(f"zones.{name}.loitering_time: must be a number of seconds")
+
+
 def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[float]]]]:
     """``{"zones": {name: {coordinates, objects?, ...}}, "motion_mask": [polygon...]}`` checked."""
     if not isinstance(body, dict):
@@ -75,9 +92,18 @@ def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[
     zones: dict[str, dict[str, Any]] = {}
     for name, zone in zones_in.items():
         if not ZONE_NAME.match(name):
-            raise ZoneEditError(f"zone name {name!r} must be lower case letters, digits and _")
+            raise ZoneEditError(f"zone name {name!r} must be {ZONE_NAME_RULE}")
         if not isinstance(zone, dict):
             raise ZoneEditError(f"zones.{name}: must be an object with coordinates")
+        _check_types(name, zone)
+        labels = zone.get("objects", [])
+        if not isinstance(labels, list) or len(labels) > MAX_LABELS or not all(
+            isinstance(label, str) and LABEL_NAME.match(label) for label in labels
+        ):
+            raise ZoneEditError(
+                f"zones.{name}.objects: a list of at most {MAX_LABELS} labels (lower case letters, digits, "
+                "space, _ and -)"
+            )
         zones[name] = {**zone, "coordinates": _polygon(f"zones.{name}", zone.get("coordinates"))}
     masks = [_polygon(f"motion_mask.{i}", poly) for i, poly in enumerate(masks_in)]
     return zones, masks
