@@ -13,7 +13,8 @@ ENV_CONFIG = "CAMWATCH_CONFIG"
 ENV_DATA = "CAMWATCH_DATA"
 
 DEFAULT_TRACKED_LABELS: tuple[str, ...] = ("person", "car", "dog", "cat", "bicycle", "motorcycle")
-DEFAULT_DETECTOR_MODEL = "ssd_mobilenet_v1_coco_quant"
+# Chosen by person recall per detector-millisecond on ../shared/eval (docs/detection.md).
+DEFAULT_DETECTOR_MODEL = "yolox_nano_ti_lite_320"
 DEFAULT_DETECT_FPS = 5.0
 
 EDGETPU_LIBRARY = "libedgetpu.so.1"

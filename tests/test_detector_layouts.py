@@ -93,8 +93,17 @@ def test_config_picks_the_model_and_its_label_map(shared_models, data_dir, share
 
 def test_yolox_file_under_the_ssd_name_is_a_one_line_error(shared_models, data_dir):
     install(data_dir, YOLOX_416, SSD_MODEL.name)
+    config = DetectorConfig(model="ssd_mobilenet_v1_coco_quant", device="cpu")
     with pytest.raises(ModelError, match="ssd_mobilenet_v1_coco_quant: .*YOLOX.*wrong model file") as info:
-        create_detector(DetectorConfig(device="cpu"), data_dir)
+        create_detector(config, data_dir)
+    assert "\n" not in str(info.value)
+
+
+def test_ssd_file_under_the_yolox_name_is_a_one_line_error(shared_models, data_dir):
+    install(data_dir, SSD_MODEL, YOLOX_320.name)
+    config = DetectorConfig(model="yolox_nano_ti_lite_320", device="cpu")
+    with pytest.raises(ModelError, match="yolox_nano_ti_lite_320: .*is an SSD.*wrong model file") as info:
+        create_detector(config, data_dir)
     assert "\n" not in str(info.value)
 
 
@@ -137,7 +146,7 @@ def test_cli_detect_with_model_option(shared_models, data_dir, shared_media):
     wrong = camwatch("detect", str(MEDIA / "pets.jpg"), "--model", "blazeface_full_range")
     assert wrong.returncode == 1 and "not an object detector" in wrong.stderr and "Traceback" not in wrong.stderr
     install(data_dir, YOLOX_416, SSD_MODEL.name)
-    swapped = camwatch("detect", str(MEDIA / "pets.jpg"))
+    swapped = camwatch("detect", str(MEDIA / "pets.jpg"), "--model", "ssd_mobilenet_v1_coco_quant")
     assert swapped.returncode == 1 and "Traceback" not in swapped.stderr
     errors = [line for line in swapped.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "YOLOX" in errors[0] and "wrong model file" in errors[0]

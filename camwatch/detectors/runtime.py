@@ -128,10 +128,15 @@ def open_model(
     if device != "cpu":
         try:
             delegate = load_edgetpu_delegate(runtime, device)
-            if edgetpu_model_path is None or not Path(edgetpu_model_path).is_file():
+            if edgetpu_model_path is None:
+                raise EdgeTpuUnavailable(
+                    "an Edge TPU is present but this model has no Edge TPU build; choose a detector.model "
+                    "with one (EDGETPU yes in `camwatch models list`)"
+                )
+            if not Path(edgetpu_model_path).is_file():
                 raise EdgeTpuUnavailable(
                     f"an Edge TPU is present but the Edge TPU build of the model is missing "
-                    f"({edgetpu_model_path or 'this model has none'}); run `camwatch models pull --edgetpu NAME`"
+                    f"({edgetpu_model_path}); run `camwatch models pull --edgetpu NAME`"
                 )
             interpreter = runtime.interpreter(str(edgetpu_model_path), num_threads, [delegate])
             interpreter.allocate_tensors()
