@@ -266,7 +266,9 @@ class ModelManager:
         return None
 
 
-def _parse_file(item: dict[str, Any], where: str) -> ModelFile:
+def _parse_file(item: Any, where: str) -> ModelFile:
+    if not isinstance(item, dict):
+        raise ModelError(f"{where}: expected file, url and sha256, got {item!r}")
     unknown = set(item) - _FILE_KEYS
     if unknown:
         raise ModelError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
