@@ -13,8 +13,18 @@ ENV_CONFIG = "CAMWATCH_CONFIG"
 ENV_DATA = "CAMWATCH_DATA"
 
 DEFAULT_TRACKED_LABELS: tuple[str, ...] = ("person", "car", "dog", "cat", "bicycle", "motorcycle")
-DEFAULT_DETECTOR_MODEL = "ssd_mobilenet_v1_coco_quant"
+# Chosen by person recall per detector-millisecond on ../shared/eval (docs/detection.md).
+DEFAULT_DETECTOR_MODEL = "yolox_nano_ti_lite_320"
 DEFAULT_DETECT_FPS = 5.0
+
+# Model output layouts (camwatch.detectors.layout reads them from a model's tensors).
+#: TFLite_Detection_PostProcess outputs: boxes [1,N,4], classes [1,N], scores [1,N], count [1].
+LAYOUT_SSD = "ssd"
+#: One [1, anchors, 5 + classes] tensor over grids of strides 8, 16 and 32 (no NMS inside).
+LAYOUT_YOLOX = "yolox"
+#: MediaPipe BlazeFace: regressors [1,A,16] and classificators [1,A,1] (a face detector).
+LAYOUT_BLAZEFACE = "blazeface"
+OBJECT_LAYOUTS = (LAYOUT_SSD, LAYOUT_YOLOX)
 
 EDGETPU_LIBRARY = "libedgetpu.so.1"
 EDGETPU_USB_IDS = ("1a6e:089a", "18d1:9302")

@@ -23,7 +23,8 @@ from typing import Any, TextIO
 import yaml
 
 from camwatch.atomic import replacing
-from camwatch.const import MODELS_MANIFEST
+from camwatch.const import LAYOUT_BLAZEFACE as BLAZEFACE
+from camwatch.const import MODELS_MANIFEST, OBJECT_LAYOUTS
 
 _LOGGER = logging.getLogger(__name__)
 _CHUNK = 1 << 16
@@ -44,15 +45,25 @@ class ModelFile:
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    kind: str
+    layout: str
     description: str
+    licence: str
     main: ModelFile
     input_size: tuple[int, int] | None
     labels: str | None
     edgetpu: ModelFile | None
 
+    @property
+    def is_object_detector(self) -> bool:
+        return self.layout in OBJECT_LAYOUTS
+
     def files(self, edgetpu: bool = False) -> list[ModelFile]:
         return [self.edgetpu] if edgetpu and self.edgetpu else [self.main]
+
+
+KNOWN_LAYOUTS = (*OBJECT_LAYOUTS, BLAZEFACE)
+_ENTRY_KEYS = {"name", "layout", "description", "licence", "file", "url", "sha256", "input_size", "labels", "edgetpu"}
+_FILE_KEYS = {"file", "url", "sha256"}
 
 
 def sha256_of(path: Path) -> str:
@@ -72,32 +83,27 @@ def _check_hash(value: str | None) -> str | None:
     return value
 
 
+def load_manifest(path: Path = MODELS_MANIFEST) -> dict[str, ModelEntry]:
+    """The manifest's entries by name; ModelError with the offending entry if malformed."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ModelError(f"cannot read model manifest {path}: {exc}") from exc
+    entries: dict[str, ModelEntry] = {}
+    for item in raw.get("models", []):
+        entry = _parse_entry(item, path)
+        if entry.name in entries:
+            raise ModelError(f"model manifest {path}: {entry.name} is listed twice")
+        entries[entry.name] = entry
+    return entries
+
+
 class ModelManager:
     def __init__(self, data_dir: Path, manifest: Path = MODELS_MANIFEST) -> None:
         self.data_dir = Path(data_dir)
         self.directory = self.data_dir / "models"
         self.manifest_path = manifest
-        self.entries = self._load(manifest)
-
-    @staticmethod
-    def _load(path: Path) -> dict[str, ModelEntry]:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ModelError(f"cannot read model manifest {path}: {exc}") from exc
-        entries: dict[str, ModelEntry] = {}
-        for item in raw.get("models", []):
-            tpu = item.get("edgetpu")
-            entries[item["name"]] = ModelEntry(
-                name=item["name"],
-                kind=item.get("kind", "ssd"),
-                description=item.get("description", ""),
-                main=ModelFile(item["file"], item.get("url"), item.get("sha256")),
-                input_size=tuple(item["input_size"]) if item.get("input_size") else None,
-                labels=item.get("labels"),
-                edgetpu=ModelFile(tpu["file"], tpu.get("url"), tpu.get("sha256")) if tpu else None,
-            )
-        return entries
+        self.entries = load_manifest(manifest)
 
     # ---------------------------------------------------------------- lookup
     def get(self, name: str) -> ModelEntry:
@@ -255,6 +261,47 @@ class ModelManager:
         if name and len(specs) >= 1:
             return specs[0]
         return None
+
+
+def _parse_file(item: Any, where: str) -> ModelFile:
+    if not isinstance(item, dict):
+        raise ModelError(f"{where}: expected file, url and sha256, got {item!r}")
+    unknown = set(item) - _FILE_KEYS
+    if unknown:
+        raise ModelError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    if not item.get("file") or "/" in str(item["file"]):
+        raise ModelError(f"{where}: needs a plain file name")
+    url = item.get("url")
+    if url is not None and not str(url).startswith("https://"):
+        raise ModelError(f"{where}: the download URL must be https, got {url!r}")
+    try:
+        digest = _check_hash(item.get("sha256"))
+    except ModelError as exc:
+        raise ModelError(f"{where}: {exc}") from None
+    return ModelFile(str(item["file"]), url, digest)
+
+
+def _parse_entry(item: Any, path: Path) -> ModelEntry:
+    if not isinstance(item, dict) or not item.get("name"):
+        raise ModelError(f"model manifest {path}: every entry needs a name")
+    where = f"model manifest {path}, {item['name']}"
+    unknown = set(item) - _ENTRY_KEYS
+    if unknown:
+        raise ModelError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    layout = item.get("layout")
+    if layout not in KNOWN_LAYOUTS:
+        raise ModelError(f"{where}: layout must be one of {', '.join(KNOWN_LAYOUTS)}, got {layout!r}")
+    tpu = item.get("edgetpu")
+    return ModelEntry(
+        name=str(item["name"]),
+        layout=layout,
+        description=str(item.get("description", "")),
+        licence=str(item.get("licence") or "unknown"),
+        main=_parse_file({k: item.get(k) for k in _FILE_KEYS}, where),
+        input_size=tuple(item["input_size"]) if item.get("input_size") else None,
+        labels=item.get("labels"),
+        edgetpu=_parse_file(tpu, f"{where} (edgetpu)") if tpu else None,
+    )
 
 
 def print_table(rows: list[dict[str, Any]], out: TextIO = sys.stdout) -> None:

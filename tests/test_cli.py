@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import COCO_LABELS, MEDIA, SSD_MODEL
+from camwatch.const import DEFAULT_DETECTOR_MODEL
+from camwatch.models import ModelManager
+from tests.conftest import COCO_LABELS, MEDIA, MODELS, SSD_MODEL
 
 
 def camwatch(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -43,7 +45,8 @@ def test_detect_video_json_per_frame(ssd_model, shared_media, data_dir):
 
 
 def test_detect_uses_installed_model(ssd_model, shared_media, data_dir):
-    assert camwatch("models", "import", str(SSD_MODEL)).returncode == 0
+    default = MODELS / ModelManager(data_dir).get(DEFAULT_DETECTOR_MODEL).main.file
+    assert camwatch("models", "import", str(default)).returncode == 0
     result = camwatch("detect", str(MEDIA / "traffic_frame_0001.bmp"))
     assert result.returncode == 0, result.stderr
     assert "car" in result.stdout

@@ -15,11 +15,12 @@ import pytest
 import yaml
 
 from camwatch.config import parse_config
+from camwatch.const import DEFAULT_DETECTOR_MODEL
 from camwatch.models import ModelManager
 from camwatch.service import connection_checks, edgetpu, host_checks
 from camwatch.service.doctor import run_checks, run_doctor
 from camwatch.service.report import CheckResult, exit_code, write_json, write_table
-from tests.conftest import MEDIA, SSD_MODEL, require
+from tests.conftest import MEDIA, MODELS, require
 from tests.support.fixtures import require_mosquitto, require_rtsp
 from tests.support.mosquitto import MosquittoBroker
 from tests.support.rtsp import RtspServer
@@ -29,12 +30,15 @@ CAMERA_PASSWORD = "cam-Secret-4711"
 MQTT_PASSWORD = "mqtt-Secret-0815"
 
 
+DEFAULT_MODEL = MODELS / ModelManager(Path("/nonexistent")).get(DEFAULT_DETECTOR_MODEL).main.file
+
+
 def _install_model(data_dir: Path) -> Path:
-    """A symlink to the shared SSD file where the model manager expects it (nothing is copied)."""
-    require(SSD_MODEL.is_file(), f"SSD model {SSD_MODEL}")
-    target = ModelManager(data_dir).path("ssd_mobilenet_v1_coco_quant")
+    """A symlink to the shared default model where the model manager expects it (nothing is copied)."""
+    require(DEFAULT_MODEL.is_file(), f"default detector model {DEFAULT_MODEL}")
+    target = ModelManager(data_dir).path(DEFAULT_DETECTOR_MODEL)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(SSD_MODEL)
+    target.symlink_to(DEFAULT_MODEL)
     return target
 
 
@@ -91,12 +95,12 @@ def test_missing_and_corrupt_models_fail_with_a_fix(tmp_path: Path, data_dir: Pa
     assert code == 1
     model = _row(report, "model")
     assert model["result"] == "fail" and "missing" in model["detail"]
-    assert model["fix"] == "camwatch models pull ssd_mobilenet_v1_coco_quant"
+    assert model["fix"] == f"camwatch models pull {DEFAULT_DETECTOR_MODEL}"
     assert _row(report, "xnnpack")["result"] == "warn"  # not checked without a model
 
-    target = ModelManager(data_dir).path("ssd_mobilenet_v1_coco_quant")
+    target = ModelManager(data_dir).path(DEFAULT_DETECTOR_MODEL)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(SSD_MODEL.read_bytes()[:-10] + b"0123456789")  # same size, altered tail
+    target.write_bytes(DEFAULT_MODEL.read_bytes()[:-10] + b"0123456789")  # same size, altered tail
     code, report, _ = _doctor(config)
     model = _row(report, "model")
     assert code == 1

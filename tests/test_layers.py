@@ -19,7 +19,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("camwatch", "camwatch.const", "camwatch.secrets", "camwatch.ids", "camwatch.geometry", "camwatch.atomic",
      "camwatch.state", "camwatch.datafiles", "camwatch.names", "camwatch.setup_code"),
     # configuration, runtime switches, file locations, logging, the model manager
-    ("camwatch.config", "camwatch.control", "camwatch.paths", "camwatch.logsetup", "camwatch.models"),
+    ("camwatch.models",),  # the model manifest and files (config checks model names against it)
+    ("camwatch.config", "camwatch.control", "camwatch.paths", "camwatch.logsetup"),
     ("camwatch.detectors", "camwatch.sources"),  # what comes in
     ("camwatch.motion", "camwatch.track"),  # where things move, what they are, which zone
     ("camwatch.events", "camwatch.faces"),  # events, the stage protocol; faces on people

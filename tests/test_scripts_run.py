@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from camwatch.const import DEFAULT_DETECTOR_MODEL
+from camwatch.models import ModelManager
 from tests.conftest import MEDIA, MODELS, ROOT
 from tests.support.http_server import ModelHttpServer
 
@@ -38,7 +40,7 @@ def test_scripts_run_first_run_pulls_models_and_runs(tmp_path, mirror, ssd_model
     )
     assert result.returncode == 0, result.stderr[-3000:]
     models = {p.name for p in (data / "models").iterdir()}
-    assert "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite" in models
+    assert ModelManager(data).get(DEFAULT_DETECTOR_MODEL).main.file in models
     assert "face_detection_short_range.tflite" in models
     assert "every camera source has ended" in result.stderr
     assert Path(data / "camwatch.db").is_file()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import cv2
+from pydantic import ValidationError
 
 from camwatch.cli.common import CliError, add_config_argument, data_dir_for, load
 from camwatch.config.detector import DetectorConfig
@@ -26,8 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per frame")
     parser.add_argument("--threshold", type=float, default=0.5, help="minimum score (default 0.5)")
     parser.add_argument("--fps", type=float, default=None, help="sample a video at this rate (default: every frame)")
-    parser.add_argument("--model-path", type=Path, default=None, help="a .tflite SSD model instead of the configured one")
-    parser.add_argument("--labels", type=Path, default=None, help="label file for --model-path")
+    parser.add_argument("--model", default=None, help="manifest model to use instead of the configured one")
+    parser.add_argument(
+        "--model-path", type=Path, default=None, help="a .tflite detector file (SSD or YOLOX, read from the file)"
+    )
+    parser.add_argument("--labels", type=Path, default=None, help="label file (default: the model's own)")
     parser.add_argument("--device", default=None, help="auto, cpu, usb, usb:N or pci")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after this many processed frames")
     parser.set_defaults(func=detect_command)
@@ -38,14 +42,20 @@ def _detector_config(args: argparse.Namespace):
     if args.config or config_path(None).exists():
         config = load(args, cameras=())  # the detector settings only: no camera is opened
     base = config.detector if config else DetectorConfig()
-    changes = {}
+    changes: dict = {}
+    if args.model:
+        changes.update(model=args.model, model_path=None, labels_path=None)
     if args.model_path:
-        changes["model_path"] = args.model_path
+        changes.update(model_path=args.model_path, labels_path=None)
     if args.labels:
         changes["labels_path"] = args.labels
     if args.device:
         changes["device"] = args.device
-    return DetectorConfig.model_validate({**base.model_dump(), **changes}), data_dir_for(config)
+    try:
+        detector = DetectorConfig.model_validate({**base.model_dump(), **changes})
+    except ValidationError as exc:
+        raise CliError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+    return detector, data_dir_for(config)
 
 
 def detect_command(args: argparse.Namespace) -> int:

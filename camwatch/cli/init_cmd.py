@@ -10,6 +10,7 @@ import sys
 from camwatch.atomic import write_atomic
 from camwatch.cli.common import CliError
 from camwatch.config import config_path, load_config
+from camwatch.const import DEFAULT_DETECTOR_MODEL
 
 TEMPLATE = """\
 # camwatch configuration. Check it with: camwatch config check {path}
@@ -20,7 +21,7 @@ cameras:
 {cameras}
 # Object detector. `camwatch models pull` downloads the model (SHA-256 checked).
 detector:
-  model: ssd_mobilenet_v1_coco_quant
+  model: {model}   # `camwatch models list`; on a Coral: ssdlite_mobiledet_coco_qat
   device: auto        # auto = Coral Edge TPU when present, else CPU; or cpu, usb, usb:0, pci
   num_threads: 2
 
@@ -79,7 +80,7 @@ def init_command(args: argparse.Namespace) -> int:
         urls = ["rtsp://user:${CAMWATCH_CAMERA_PASSWORD}@192.168.1.10:554/stream1"]
         print("no USB camera found: edit the example RTSP URL in the config", file=sys.stderr)
     cameras = "".join(CAMERA.format(name=f"camera_{i + 1}", url=u) for i, u in enumerate(urls))
-    text = TEMPLATE.format(path=path, cameras=cameras)
+    text = TEMPLATE.format(path=path, cameras=cameras, model=DEFAULT_DETECTOR_MODEL)
     write_atomic(path, text, durable=True)
     print(f"wrote {path}")
     try:

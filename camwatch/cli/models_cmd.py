@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 from camwatch.cli.common import CliError, add_config_argument, data_dir_for
-from camwatch.config import ConfigError, load_config
+from camwatch.config import CamwatchConfig, load_config
+from camwatch.config.detector import DetectorConfig
+from camwatch.config.faces import FacesConfig
+from camwatch.config.loader import config_path
 from camwatch.models import ModelManager, print_table
 
 
@@ -19,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="models in the manifest and whether they are installed").set_defaults(
         func=list_command
     )
-    pull = actions.add_parser("pull", help="download a model (all CPU models without NAME) and check its SHA-256")
+    pull = actions.add_parser(
+        "pull", help="download a model (without NAME: the models the configuration uses) and check its SHA-256"
+    )
     pull.add_argument("name", nargs="?", default=None)
     pull.add_argument("--edgetpu", action="store_true", help="download the Edge TPU build")
     pull.add_argument("--sha256", default=None, help="expected SHA-256 when the manifest has none")
@@ -36,40 +41,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
 
 
-def _manager(args: argparse.Namespace) -> ModelManager:
-    if args.data_dir:
-        return ModelManager(Path(args.data_dir))
-    config = None
-    if args.config:
-        config = load_config(args.config)
-    else:
-        try:
-            config = load_config(None)
-        except ConfigError:
-            config = None  # no config yet: use the default data directory
-    return ModelManager(data_dir_for(config))
+def _config(args: argparse.Namespace) -> CamwatchConfig | None:
+    """The configuration, or None before `camwatch init` wrote one; a broken one is an error."""
+    if args.config or config_path(None).exists():
+        return load_config(args.config)
+    return None
+
+
+def _manager(args: argparse.Namespace, config: CamwatchConfig | None) -> ModelManager:
+    return ModelManager(Path(args.data_dir) if args.data_dir else data_dir_for(config))
+
+
+def configured_models(config: CamwatchConfig | None) -> list[str]:
+    """The manifest models a configuration runs: its detector, and the face models when faces are on."""
+    detector = config.detector if config else DetectorConfig()
+    faces = config.faces if config else FacesConfig()
+    names = [] if detector.model_path else [detector.model]
+    if faces.enabled:
+        names += [faces.model, faces.face_camera_model]
+    return list(dict.fromkeys(names))
 
 
 def list_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
+    config = _config(args)
+    manager = _manager(args, config)
+    in_use = set(configured_models(config))
     rows = [
         {
-            "name": e.name,
-            "kind": e.kind,
+            "name": e.name + (" *" if e.name in in_use else ""),
+            "layout": e.layout,
             "status": manager.status(e.name),
             "edgetpu": ("yes" if e.edgetpu else "no"),
+            "licence": e.licence.split(" (")[0],
             "file": e.main.file,
         }
         for e in manager.entries.values()
     ]
-    print(f"models directory: {manager.directory}")
+    print(f"models directory: {manager.directory}  (* = used by the configuration)")
     print_table(rows)
     return 0
 
 
 def pull_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
-    names = [args.name] if args.name else [n for n, e in manager.entries.items() if e.main.url]
+    config = _config(args)
+    manager = _manager(args, config)
+    names = [args.name] if args.name else configured_models(config)
     if args.url and len(names) != 1:
         raise CliError("--url needs a model NAME")
     for name in names:
@@ -82,14 +98,14 @@ def pull_command(args: argparse.Namespace) -> int:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
+    manager = _manager(args, None if args.data_dir else _config(args))
     path = manager.import_file(args.path, name=args.name, sha256=args.sha256)
     print(f"imported {args.path} → {path} (SHA-256 verified)")
     return 0
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    manager = _manager(args)
+    manager = _manager(args, None if args.data_dir else _config(args))
     rows = manager.verify()
     print(f"models directory: {manager.directory}")
     print_table(rows)

@@ -18,17 +18,27 @@ class DetectorConfig(Section):
     model: str = Field(
         DEFAULT_DETECTOR_MODEL,
         title="Model",
-        description="Name of the detector model in models/manifest.yml (see `camwatch models list`).",
+        description=(
+            "Name of the object detector in models/manifest.yml (`camwatch models list`): "
+            "ssd_mobilenet_v1_coco_quant, ssdlite_mobiledet_coco_qat, ssd_mobilenet_v2_coco_quant, "
+            "yolox_nano_ti_lite_416 or yolox_nano_ti_lite_320. Each brings its own label map."
+        ),
     )
     model_path: Path | None = Field(
         None,
         title="Model file",
-        description="Use this .tflite file instead of the manifest model in the data directory.",
+        description=(
+            "Use this .tflite file instead of the manifest model in the data directory; its layout "
+            "(SSD or YOLOX) is read from the file."
+        ),
     )
     labels_path: Path | None = Field(
         None,
         title="Label file",
-        description="Label file to use with model_path; defaults to the manifest's label file.",
+        description=(
+            "Label file, one name per line in class order; defaults to the model's own label map "
+            "(COCO 90 for SSD, COCO 80 for YOLOX)."
+        ),
     )
     device: str = Field(
         "auto",
@@ -41,6 +51,23 @@ class DetectorConfig(Section):
         description="auto prefers ai-edge-litert (about 4.5x faster on CPU) and falls back to tflite-runtime.",
     )
     num_threads: int = Field(2, ge=1, le=64, title="CPU threads", description="Interpreter threads on the CPU.")
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        from camwatch.models import ModelError, load_manifest
+
+        try:
+            entries = load_manifest()
+        except ModelError:
+            return value  # an unreadable manifest is reported by the model manager itself
+        detectors = [name for name, entry in entries.items() if entry.is_object_detector]
+        entry = entries.get(value)
+        if entry is None:
+            raise ValueError(f"unknown model {value!r}; object detectors: {', '.join(detectors)}")
+        if not entry.is_object_detector:
+            raise ValueError(f"{value} is a face model, not an object detector; choose one of {', '.join(detectors)}")
+        return value
 
     @field_validator("device")
     @classmethod

@@ -10,6 +10,10 @@ import numpy as np
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in frame pixels
 
 
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable, or not the layout it is used as."""
+
+
 @dataclass(frozen=True, slots=True)
 class Detection:
     """One object found in one frame. ``box`` is (x1, y1, x2, y2) in frame pixels."""

@@ -11,10 +11,12 @@ import importlib
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from camwatch.const import EDGETPU_LIBRARY
+from camwatch.detectors.base import ModelError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,3 +101,63 @@ def load_edgetpu_delegate(runtime: Runtime, device: str) -> Any:
             f"cannot open the Edge TPU ({device}): {exc}. Install libedgetpu1-std from Coral's "
             "package repository and check that the accelerator is plugged in (`camwatch doctor`)."
         ) from exc
+
+
+@dataclass
+class LoadedModel:
+    """An allocated interpreter and where it runs."""
+
+    interpreter: Any
+    path: Path
+    device: str  # "cpu" or "edgetpu:<device>"
+
+
+def open_model(
+    runtime: Runtime,
+    model_path: Path,
+    *,
+    device: str = "cpu",
+    edgetpu_model_path: Path | None = None,
+    num_threads: int = 2,
+) -> LoadedModel:
+    """Open ``model_path`` on the CPU, or its Edge TPU build when ``device`` asks for one.
+
+    ``device="auto"`` falls back to the CPU with one log line; an explicit ``usb``/``pci``
+    raises EdgeTpuUnavailable instead, because the user asked for that hardware.
+    """
+    if device != "cpu":
+        try:
+            delegate = load_edgetpu_delegate(runtime, device)
+            if edgetpu_model_path is None:
+                raise EdgeTpuUnavailable(
+                    "an Edge TPU is present but this model has no Edge TPU build; choose a detector.model "
+                    "with one (EDGETPU yes in `camwatch models list`)"
+                )
+            if not Path(edgetpu_model_path).is_file():
+                raise EdgeTpuUnavailable(
+                    f"an Edge TPU is present but the Edge TPU build of the model is missing "
+                    f"({edgetpu_model_path}); run `camwatch models pull --edgetpu NAME`"
+                )
+            interpreter = runtime.interpreter(str(edgetpu_model_path), num_threads, [delegate])
+            interpreter.allocate_tensors()
+            _LOGGER.info("detector running on the Edge TPU (%s)", device)
+            return LoadedModel(interpreter, Path(edgetpu_model_path), f"edgetpu:{device}")
+        except EdgeTpuUnavailable as exc:
+            if device != "auto":
+                raise
+            _LOGGER.info("no usable Edge TPU, running the detector on the CPU: %s", _first_line(exc))
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise ModelError(f"model file not found: {model_path} (run `camwatch models pull`)")
+    try:
+        interpreter = runtime.interpreter(str(model_path), num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(
+            f"cannot load model {model_path}: {_first_line(exc)} (a truncated download or not a TFLite file?)"
+        ) from exc
+    return LoadedModel(interpreter, model_path, "cpu")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
