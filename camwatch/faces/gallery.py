@@ -28,7 +28,7 @@ from camwatch.faces.embedder import FaceEmbedder
 _LOGGER = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 64
-RESERVED_NAMES = frozenset({"unknown"})
+RESERVED_NAMES = frozenset({"unknown", "uncertain"})  # names the face step gives
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
