@@ -175,6 +175,22 @@ def test_close_up_face_lower_than_the_top_half_is_found_and_named(gallery_dir, e
     assert results[-1].box[3] > y1 + 0.5 * (y2 - y1)  # the face reaches below the box's top half
 
 
+def test_face_is_searched_where_it_was_when_the_box_slips_or_is_not_seen(gallery_dir, embedder) -> None:
+    image, size = _photo("photos/knn/test/obama1.jpg")
+    stage = _stage(gallery_dir, embedder)
+    person = _person("p1", (0.0, 23.0, 1354.0, 822.0), size)
+    assert [r.name for r in stage.process(image, [person], 0.0)] == [UNKNOWN]
+    # A re-detection caught only the lower body, then the detector skipped the still person:
+    # the face is still where it was, and the second match names him.
+    person.box = (0.0, 560.0, 1354.0, 822.0)
+    assert [r.name for r in stage.process(image, [person], 1.0)] == ["Barack Obama"]
+    person.seen_this_frame = False
+    results = stage.process(image, [person], 2.0)
+    assert [r.name for r in results] == ["Barack Obama"] and results[0].box[3] < 700
+    # Long unseen, nothing tells where the head is: no search.
+    assert stage.process(image, [person], 10.0) == []
+
+
 def test_face_partly_outside_the_person_box_is_kept(embedder, shared_media, tmp_path) -> None:
     image = cv2.imread(str(shared_media / "face.jpg"))
     size = (image.shape[1], image.shape[0])

@@ -33,6 +33,8 @@ MEMORY_SECONDS = 3.0
 #: A face farther from the remembered one than this many remembered face widths (plus the
 #: distance the person could have moved) is someone else's.
 MEMORY_REACH = 1.5
+#: Added to the fit of a person the detector did not see in this frame (only remembered).
+UNSEEN_PENALTY = 0.5
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ def _reach(memory: FaceMemory, ts: float, speed: float) -> float:
 
 
 def fresh(memory: FaceMemory | None, ts: float) -> bool:
+    """The remembered face still tells where the head is."""
     return memory is not None and 0 <= ts - memory.ts <= MEMORY_SECONDS
 
 

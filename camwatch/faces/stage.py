@@ -27,6 +27,7 @@ from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.embedder import FaceEmbedder, load_embedder
 from camwatch.faces.gallery import CROP_MARGIN, FaceGallery
 from camwatch.faces.geometry import (
+    UNSEEN_PENALTY,
     FaceMemory,
     assign,
     fresh,
@@ -130,9 +131,13 @@ class FaceStage:
         """Faces on the confirmed people in this frame (at most one per person)."""
         people = [o for o in objects if o.label == "person" and not o.ended]
         self._forget({o.id for o in people if o.confirmed})
+        # A person the detector did not see in this frame is still searched where their face
+        # was a moment ago (a still person is re-detected only now and then).
         due = [
             p for p in people
-            if p.confirmed and p.seen_this_frame and ts - self._state(p.id).last_search >= self.person_interval
+            if p.confirmed
+            and (p.seen_this_frame or fresh(self._state(p.id).memory, ts))
+            and ts - self._state(p.id).last_search >= self.person_interval
         ]
         if not due:
             return []
@@ -150,7 +155,7 @@ class FaceStage:
             if state.memory is not None and fresh(state.memory, ts):
                 region = memory_region(state.memory, ts, math.hypot(*person.velocity))
                 near = self.search.find(frame_bgr, clip_box(region, width, height), self.gate.min_score)
-            if not near:
+            if not near and person.seen_this_frame:
                 region = search_region(person.box, size, self.config.upper_fraction)
                 near = self.search.find(frame_bgr, clip_box(region, width, height), self.gate.min_score)
             found += near
@@ -191,7 +196,8 @@ class FaceStage:
                     memory=state.memory if state else None, ts=ts, speed=math.hypot(*person.velocity),
                 )
                 if cost is not None:
-                    costs[(index, person.id)] = cost
+                    # Where a person seen in this frame and one only remembered both fit, the seen one wins.
+                    costs[(index, person.id)] = cost + (0.0 if person.seen_this_frame else UNSEEN_PENALTY)
         owners = assign(costs)
         fitting = {index for index, _ in costs}
         self.rejected["no_person"] += len(faces) - len(fitting)
