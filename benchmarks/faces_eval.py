@@ -3,8 +3,8 @@
     python benchmarks/faces_eval.py GROUNDTRUTH.json [--models DIR] [--detector FILE]
         [--media DIR] [--config FILE] [--seconds 8] [--near-duplicates] [--no-clips] [--json]
 
-GROUNDTRUTH.json (``../shared/faces-eval/groundtruth.json`` or your own, photo paths relative to
-it): ``enrol`` {name: [photos]}, ``probes`` {photo: [names left to right by face centre;
+Needs the ``faces`` extra (dlib). GROUNDTRUTH.json (``../shared/faces-eval/groundtruth.json`` or
+your own, photo paths relative to it): ``enrol`` {name: [photos]}, ``probes`` {photo: [names left to right by face centre;
 "STRANGER:<name>" = never enrolled]}, optionally ``near_duplicates`` (same format as probes).
 
 Protocol, as a user meets it:
