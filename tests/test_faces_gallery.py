@@ -151,3 +151,23 @@ def test_gallery_without_embedder_matches_nobody(gallery: FaceGallery, shared_me
     with pytest.raises(GalleryError, match="outside"):
         gallery.enrol("Grace", image, (900.0, 900.0, 990.0, 990.0), "test")
     assert gallery.get("grace").samples == 1
+
+
+def test_photos_of_any_size_are_shrunk_not_refused() -> None:
+    from camwatch.faces.enrol import PHOTO_SIDE, decode_image, image_size
+
+    photo = np.zeros((6000, 4500, 3), np.uint8)
+    cv2.circle(photo, (2250, 3000), 1500, (40, 120, 200), -1)
+    for ext in (".jpg", ".png", ".bmp"):
+        ok, data = cv2.imencode(ext, photo)
+        assert ok
+        assert image_size(data.tobytes())[1:] == (4500, 6000), ext
+        image = decode_image(data.tobytes())
+        assert image.shape == (PHOTO_SIDE, 1536, 3), ext  # aspect kept
+        assert abs(int(image[1024, 768, 2]) - 200) < 8  # the picture, not noise
+    # A PNG whose header promises 40000x40000 px (gigabytes once unpacked): one clear error.
+    header = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + (40000).to_bytes(4, "big") * 2 + bytes(20)
+    with pytest.raises(GalleryError, match="too large"):
+        decode_image(header)
+    with pytest.raises(GalleryError, match="not a readable image"):
+        decode_image(b"\xff\xd8\xff\xe0 truncated")

@@ -9,6 +9,7 @@ scores up to ~0.58: the face gates must keep every such false face out.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from tests.conftest import MEDIA, MODELS, SSD_MODEL, require
+from tests.conftest import MEDIA, MODELS, ROOT, SSD_MODEL, require
 
 START = "2026-01-05T12:00:00"  # a Monday noon
 FACE_MODELS = ("face_detection_short_range.tflite", "face_detection_full_range.tflite")
@@ -139,3 +140,39 @@ def test_light_changes_give_no_face(tmp_path, shared_media):
         assert passed == [], (clip, passed)
         loose += _search_light_clip(MEDIA / clip, 0.5, tmp_path)[1]
     assert loose and all(0.5 <= score < 0.7 for score in loose), loose
+
+
+# ------------------------------------------------ recognition through the whole pipeline
+EVAL = MEDIA.parent / "faces-eval"
+TWO_MEN = {
+    "photos/knn/test/obama_and_biden.jpg": ["Joe Biden", "Barack Obama"],  # one SSD box can span both
+    "photos/examples/two_people.jpg": ["Barack Obama", "Joe Biden"],
+}
+
+
+def _faces_eval():
+    spec = importlib.util.spec_from_file_location("faces_eval_bench", ROOT / "benchmarks" / "faces_eval.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_two_men_named_right_through_the_pipeline(tmp_path, ssd_model, data_dir) -> None:
+    """Photos fed as frames to `camwatch replay` (its own person detection and tracking), the two
+    men enrolled like POST /api/faces: each is named right and nobody gets the other's name."""
+    require(importlib.util.find_spec("dlib") is not None, "dlib face embedder (pip install 'camwatch[faces]')")
+    require((EVAL / "groundtruth.json").is_file(), f"faces-eval photos in {EVAL}")
+    full = json.loads((EVAL / "groundtruth.json").read_text())
+    (tmp_path / "photos").symlink_to(EVAL / "photos", target_is_directory=True)
+    groundtruth = tmp_path / "groundtruth.json"
+    groundtruth.write_text(json.dumps({
+        "enrol": {name: full["enrol"][name] for name in ("Barack Obama", "Joe Biden")},
+        "probes": TWO_MEN,
+    }))
+    result = _faces_eval().evaluate(groundtruth, MODELS, ssd_model, None, seconds=6.0, clips=False)
+    assert all(entry["enrolled"] for entry in result["enrolment"]), result["enrolment"]
+    rows = [(r["photo"], r["truth"], r["given"], r["category"]) for r in result["faces"]]
+    listed = [r for r in rows if r[1] != "unlisted"]
+    assert len(listed) == 4 and all(category == "right" for *_, category in listed), rows
+    assert result["totals"]["probes"]["wrong"] == 0 and result["totals"]["probes"]["strangers named"] == 0, rows

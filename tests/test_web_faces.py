@@ -50,7 +50,19 @@ def _phone_photo() -> bytes:
     return jpeg.tobytes()
 
 
-def test_enrol_rename_delete(faces_app: Any) -> None:
+def _photo_6000px(folder: Path) -> Path:
+    """A faces-eval photo upscaled to 6000 px high, written as a JPEG file (as a 36 MP phone's)."""
+    source = MEDIA.parent / "faces-eval" / "photos" / "knn" / "train" / "obama" / "obama.jpg"
+    require(source.is_file(), f"faces-eval photo {source}")
+    image = cv2.imread(str(source))
+    scale = 6000 / image.shape[0]
+    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    path = folder / "IMG_6000.jpg"
+    assert cv2.imwrite(str(path), big, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+def test_enrol_rename_delete(faces_app: Any, tmp_path: Path) -> None:
     base = faces_app.web.url
     assert requests.get(base + "/api/faces", timeout=10).status_code == 401
     api = _login(base)
@@ -61,6 +73,17 @@ def test_enrol_rename_delete(faces_app: Any) -> None:
     response = api.post(base + "/api/faces/Grace", files={"file": ("IMG_0001.jpg", photo, "image/jpeg")}, timeout=60)
     assert response.status_code == 201, response.text
     assert response.json()["name"] == "Grace" and response.json()["samples"] == 1
+
+    # A 6000 px photo is accepted (shrunk), and its face enrolled: a crop of the face, not the photo.
+    photo_6000 = _photo_6000px(tmp_path)
+    assert max(cv2.imread(str(photo_6000)).shape[:2]) == 6000 and photo_6000.stat().st_size < 10 << 20
+    with photo_6000.open("rb") as fh:
+        response = api.post(base + "/api/faces/Barack", files={"file": ("IMG_6000.jpg", fh, "image/jpeg")}, timeout=60)
+    assert response.status_code == 201, response.text
+    crop = api.get(f"{base}/api/faces/Barack/{response.json()['sample_id']}.jpg", timeout=10)
+    face = cv2.imdecode(np.frombuffer(crop.content, np.uint8), cv2.IMREAD_COLOR)
+    assert face is not None and 300 < face.shape[0] < 2048, face.shape
+    assert api.delete(base + "/api/faces/Barack", timeout=10).status_code == 200
 
     # The face crop of an event the pipeline recorded on the clip.
     events, _total = faces_app.store.query(camera="hall", has_face=True)

@@ -17,6 +17,7 @@ from camwatch.events.model import Event, EventMessage
 
 TAMPER_SUBTYPES = frozenset({"tamper", "covered", "defocused", "moved", "frozen", "offline", "view_dark"})
 UNKNOWN_FACE = "unknown"
+UNCERTAIN_FACE = "uncertain"  # two known people matched one track: not a recognised face
 
 
 def object_alert_type(label: str) -> str:
@@ -62,7 +63,7 @@ class AlertTracker:
                 found += [f"zone_entry:{zone}" for zone in event.zones_entered]
                 if event.has_face:
                     found.append("face")
-                if event.sub_label and event.sub_label != UNKNOWN_FACE:
+                if event.sub_label and event.sub_label not in (UNKNOWN_FACE, UNCERTAIN_FACE):
                     found.append(f"known_face:{event.sub_label}")
         new = [kind for kind in found if kind not in raised]
         raised.update(new)

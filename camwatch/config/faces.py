@@ -20,12 +20,13 @@ class FacesConfig(Section):
     model: str = Field(
         "blazeface_short_range",
         title="Face model",
-        description="Manifest name of the BlazeFace model run on the upper part of each person's box.",
+        description="Manifest name of the BlazeFace model run where each person's face can be (close faces).",
     )
     face_camera_model: str = Field(
         "blazeface_full_range",
-        title="Face camera model",
-        description="Manifest name of the BlazeFace model run on the whole frame of face cameras.",
+        title="Full-range face model",
+        description="Manifest name of the BlazeFace model also run there for smaller faces, "
+        "and on the whole frame of face cameras.",
     )
     min_score: float = Field(
         0.7,
@@ -56,8 +57,9 @@ class FacesConfig(Section):
         0.5,
         gt=0.1,
         le=1,
-        title="Searched part of a person",
-        description="Share of the person's box, from the top, searched for a face.",
+        title="Searched part of a standing person",
+        description="Share of a standing person's box, from the top, searched for a face "
+        "(close-ups and boxes cut by the frame bottom are searched whole).",
     )
     num_threads: int = Field(1, ge=1, le=8, title="Threads", description="Threads of the face detector.")
     recognition: bool = Field(
@@ -82,10 +84,18 @@ class FacesConfig(Section):
         description="Smaller faces still raise face alerts but are not compared with the gallery.",
     )
     recognition_interval: float = Field(
-        2.0,
+        1.0,
         ge=0,
         title="Recognition interval per person (s)",
         description="Compare one tracked person's face with the gallery at most this often.",
+    )
+    name_votes: int = Field(
+        2,
+        ge=1,
+        le=20,
+        title="Matches to name",
+        description="Recognitions of one tracked person that must match a known person before the "
+        "name is given; a second known person matched as often makes the name 'uncertain'.",
     )
 
 

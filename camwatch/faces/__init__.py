@@ -5,9 +5,12 @@ from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.embedder import EmbedderUnavailable, FaceEmbedder, load_embedder
 from camwatch.faces.enrol import FaceFinder
 from camwatch.faces.gallery import FaceGallery, GalleryError
-from camwatch.faces.stage import UNKNOWN, FaceResult, FaceStage
+from camwatch.faces.naming import UNCERTAIN, UNKNOWN
+from camwatch.faces.search import FaceSearch
+from camwatch.faces.stage import FaceResult, FaceStage
 
 __all__ = [
+    "UNCERTAIN",
     "UNKNOWN",
     "BlazeFaceDetector",
     "EmbedderUnavailable",
@@ -16,6 +19,7 @@ __all__ = [
     "FaceFinder",
     "FaceGallery",
     "FaceResult",
+    "FaceSearch",
     "FaceStage",
     "GalleryError",
     "load_embedder",

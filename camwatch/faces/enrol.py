@@ -1,8 +1,16 @@
-"""Finding the face to enrol in an uploaded photo or an event's face crop."""
+"""Finding the face to enrol in an uploaded photo or an event's face crop.
+
+Photos of any pixel size are accepted: a JPEG is decoded already shrunk (libjpeg scales while
+decoding, so a 50-megapixel phone photo never sits in memory at full size) and every photo is
+brought down to ``PHOTO_SIDE`` px on its longest side — far more than the face descriptor uses
+(a 150 px face chip). Only images whose header announces more than ``MAX_PIXELS`` in a format
+that cannot be decoded shrunk (PNG, BMP...) are refused, as such a file can unpack to gigabytes.
+"""
 
 from __future__ import annotations
 
 import logging
+import struct
 from pathlib import Path
 
 import cv2
@@ -10,39 +18,81 @@ import numpy as np
 
 from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.gallery import FaceGallery, GalleryError
+from camwatch.faces.search import FaceSearch
 
 _LOGGER = logging.getLogger(__name__)
 
-MAX_UPLOAD_SIDE = 4096
+#: Enrolment photos are brought down to this longest side.
+PHOTO_SIDE = 2048
+#: Images that cannot be decoded shrunk are refused above this many pixels (about 600 MB as BGR).
+MAX_PIXELS = 200_000_000
+_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
 class FaceFinder:
-    """Finds the largest clear face in a still image with one or more BlazeFace models
-    (short range first: photos are usually close-ups; full range for smaller faces)."""
+    """Finds the largest clear face in a still image with BlazeFace short and full range, at a
+    scale that suits them (``faces.search``: long photos are also searched in square windows)."""
 
     def __init__(self, model_paths: list[Path], min_score: float = 0.7) -> None:
         if not model_paths:
             raise ValueError("FaceFinder needs at least one model")
         self.detectors = [BlazeFaceDetector(p) for p in model_paths]
+        self.search = FaceSearch(self.detectors)
         self.min_score = min_score
 
     def find(self, image_bgr: np.ndarray) -> FaceBox | None:
-        for detector in self.detectors:
-            faces = detector.detect(image_bgr, self.min_score)
-            if faces:
-                return max(faces, key=lambda f: f.width * f.height)
-        return None
+        faces = self.search.find(image_bgr, None, self.min_score)
+        return max(faces, key=lambda f: f.width * f.height) if faces else None
 
 
-def decode_image(data: bytes) -> np.ndarray:
-    """A BGR image from JPEG/PNG/BMP bytes, or GalleryError."""
+def image_size(data: bytes) -> tuple[str, int, int] | None:
+    """(format, width, height) read from a JPEG, PNG or BMP header, or None."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return "png", width, height
+    if data[:2] == b"BM" and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return "bmp", abs(width), abs(height)
+    if data[:2] == b"\xff\xd8":
+        pos = 2
+        while pos + 9 <= len(data):
+            if data[pos] != 0xFF:
+                return None
+            marker = data[pos + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+                pos += 2
+                continue
+            length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+                return "jpeg", width, height
+            pos += 2 + length
+    return None
+
+
+def decode_image(data: bytes, max_side: int = PHOTO_SIDE) -> np.ndarray:
+    """A BGR image of at most ``max_side`` px from JPEG/PNG/BMP bytes, or GalleryError."""
     if not data:
         raise GalleryError("empty image")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    header = image_size(data)
+    flag = cv2.IMREAD_COLOR
+    if header is not None:
+        kind, width, height = header
+        longest = max(width, height)
+        if kind == "jpeg":
+            # the largest libjpeg reduction that still leaves at least max_side px
+            factor = max((f for f in _REDUCED if longest / f >= max_side), default=None)
+            flag = _REDUCED[factor] if factor else flag
+        elif width * height > MAX_PIXELS:
+            raise GalleryError(f"image of {width}x{height} px is too large to decode (save it as JPEG)")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
     if image is None:
         raise GalleryError("not a readable image (JPEG, PNG or BMP expected)")
-    if max(image.shape[:2]) > MAX_UPLOAD_SIDE:
-        raise GalleryError(f"image larger than {MAX_UPLOAD_SIDE} px")
+    longest = max(image.shape[:2])
+    if longest > max_side:
+        scale = max_side / longest
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return image
 
 

@@ -32,7 +32,7 @@ from camwatch.names import InvalidName, clean_display_name
 _LOGGER = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 64
-RESERVED_NAMES = frozenset({"unknown"})
+RESERVED_NAMES = frozenset({"unknown", "uncertain"})  # names the face step gives
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (

@@ -1,8 +1,8 @@
 """Quality gates a face must pass before it becomes an alert.
 
 BlazeFace scores 0.5–0.64 on empty rooms while the light changes and fires on dogs'
-faces, so a face needs a high score, a minimum size, a sharp enough crop and a tracked
-person around it.
+faces, so a face needs a high score, a minimum size and a sharp enough crop; that it sits on
+a tracked person's head is checked by ``faces.geometry``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 from camwatch.detectors.base import Box
-from camwatch.geometry import covered_share
 
 #: Crops are scaled to this side before measuring sharpness, so the figure does not
 #: depend on how large the face is in the frame.
@@ -41,21 +40,18 @@ def clip_box(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
 
 @dataclass(frozen=True)
 class QualityGate:
-    """Thresholds: score, smaller side in pixels, sharpness, share of the face inside a person."""
+    """Thresholds: score, smaller side in pixels, sharpness."""
 
     min_score: float = 0.7
     min_size: float = 16.0
     min_sharpness: float = 20.0
-    min_inside: float = 0.8
 
-    def reject_reason(self, score: float, box: Box, crop_bgr: np.ndarray, person_box: Box | None) -> str | None:
+    def reject_reason(self, score: float, box: Box, crop_bgr: np.ndarray) -> str | None:
         """Why the face fails a gate, or None when it passes."""
         if score < self.min_score:
             return "score"
         if min(box[2] - box[0], box[3] - box[1]) < self.min_size:
             return "size"
-        if person_box is None or covered_share(box, person_box) < self.min_inside:
-            return "no_person"
         if sharpness(crop_bgr) < self.min_sharpness:
             return "blur"
         return None

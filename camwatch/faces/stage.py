@@ -1,16 +1,20 @@
-"""The face step of a camera's pipeline: find, gate and recognise faces on tracked people.
+"""The face step of a camera's pipeline: find, gate, assign and recognise faces on tracked people.
 
-For each confirmed person seen in the frame, at most once per ``person_interval``, the
-upper part of the person's box is cut from the full-resolution frame and searched with
-BlazeFace. Face cameras (doorbells) also search the whole frame; such a face is given to
-the person whose box holds it, and a face with no person around it is dropped (BlazeFace
-also finds dogs' faces). Faces that pass the quality gates come back as ``FaceResult``;
+For each confirmed person seen in the frame, at most once per ``person_interval``, the region
+where their face can be (``faces.geometry``: the upper part of a standing person, the whole box
+of a close-up) is searched with BlazeFace short and full range at a scale that suits the models
+(``faces.search``). Face cameras (doorbells) also search the whole frame. Every face found is
+then given to the person whose expected head it fits best — among all tracked people, so a box
+that spans two people does not hand one person's face to the other — and a face that fits no
+one's head is dropped (BlazeFace also finds dogs' faces). Names come from several agreeing
+recognitions (``faces.naming``). Faces that pass the quality gates come back as ``FaceResult``;
 the caller records them on the person's event.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +26,25 @@ from camwatch.detectors.base import Box
 from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.embedder import FaceEmbedder, load_embedder
 from camwatch.faces.gallery import CROP_MARGIN, FaceGallery
+from camwatch.faces.heads import (
+    UNSEEN_PENALTY,
+    FaceMemory,
+    assign,
+    fresh,
+    head_cost,
+    memory_region,
+    search_region,
+)
+from camwatch.faces.naming import UNCERTAIN, UNKNOWN, NameVotes
 from camwatch.faces.quality import QualityGate, clip_box
-from camwatch.geometry import covered_share, grow
+from camwatch.faces.search import FaceSearch, merge_faces
+from camwatch.geometry import grow
 from camwatch.models import ModelError, ModelManager
 from camwatch.track.model import TrackedObject
 
 _LOGGER = logging.getLogger(__name__)
 
-UNKNOWN = "unknown"
+__all__ = ["UNCERTAIN", "UNKNOWN", "FaceResult", "FaceStage", "resolve_model"]
 _AUTO = object()
 
 
@@ -37,9 +52,10 @@ _AUTO = object()
 class FaceResult:
     """A face that passed the gates, on the tracked person ``object_id``.
 
-    ``name`` is the recognised person, ``"unknown"`` when the face was compared with the
-    gallery and matched nobody, or None when it was not compared (no embedder, face too
-    small for recognition). ``name_score`` is the similarity of the recognised name.
+    ``name`` is the person's name so far: a known name (several recognitions agreed),
+    ``"unknown"`` (compared with the gallery, not named), ``"uncertain"`` (two known people
+    matched this track), or None when never compared (no embedder, face too small).
+    ``name_score`` is the best similarity of the known name.
     """
 
     object_id: str
@@ -52,10 +68,10 @@ class FaceResult:
 
 @dataclass
 class _PersonState:
+    votes: NameVotes
     last_search: float = float("-inf")
     last_recognition: float = float("-inf")
-    name: str | None = None
-    name_score: float | None = None
+    memory: FaceMemory | None = None
 
 
 def resolve_model(data_dir: Path, name: str) -> Path:
@@ -68,7 +84,7 @@ def resolve_model(data_dir: Path, name: str) -> Path:
 
 
 class FaceStage:
-    """Face detection, quality gates and recognition for one camera."""
+    """Face detection, quality gates, assignment and recognition for one camera."""
 
     def __init__(
         self,
@@ -92,15 +108,15 @@ class FaceStage:
             min_size=cam.min_size if cam.min_size is not None else faces.min_size,
             min_sharpness=faces.min_sharpness,
         )
-        self.detector = BlazeFaceDetector(
-            model_path or resolve_model(data_dir, faces.model), num_threads=faces.num_threads
-        )
-        self.frame_detector: BlazeFaceDetector | None = None
-        if self.face_camera:
-            self.frame_detector = BlazeFaceDetector(
-                face_camera_model_path or resolve_model(data_dir, faces.face_camera_model),
-                num_threads=faces.num_threads,
-            )
+        short_path = model_path or resolve_model(data_dir, faces.model)
+        full_path = face_camera_model_path or resolve_model(data_dir, faces.face_camera_model)
+        self.detector = BlazeFaceDetector(short_path, num_threads=faces.num_threads)
+        detectors = [self.detector]
+        if Path(full_path) != Path(short_path):
+            detectors.append(BlazeFaceDetector(full_path, num_threads=faces.num_threads))
+        self.search = FaceSearch(detectors)
+        #: The model of the whole-frame pass of face cameras (None on other cameras).
+        self.frame_detector: BlazeFaceDetector | None = detectors[-1] if self.face_camera else None
         if embedder is _AUTO:
             embedder = load_embedder(faces.embedder) if faces.recognition else None
         self.embedder: FaceEmbedder | None = embedder  # type: ignore[assignment]
@@ -108,103 +124,117 @@ class FaceStage:
         if self.gallery is None and self.embedder is not None:
             self.gallery = FaceGallery(data_dir, self.embedder)
         self._people: dict[str, _PersonState] = {}
-        self.rejected: Counter[str] = Counter()  # gate name → faces rejected, for stats
+        self.rejected: Counter[str] = Counter()  # why faces were dropped, for stats
         self.searches = 0
 
     # ------------------------------------------------------------------ main
     def process(self, frame_bgr: np.ndarray, objects: list[TrackedObject], ts: float) -> list[FaceResult]:
         """Faces on the confirmed people in this frame (at most one per person)."""
-        persons = [o for o in objects if o.label == "person" and o.confirmed and not o.ended]
-        self._forget({o.id for o in persons})
-        persons = [o for o in persons if o.seen_this_frame]
+        people = [o for o in objects if o.label == "person" and not o.ended]
+        self._forget({o.id for o in people if o.confirmed})
+        # A person the detector did not see in this frame is still searched where their face
+        # was a moment ago (a still person is re-detected only now and then).
+        due = [
+            p for p in people
+            if p.confirmed
+            and (p.seen_this_frame or fresh(self._state(p.id).memory, ts))
+            and ts - self._state(p.id).last_search >= self.person_interval
+        ]
+        if not due:
+            return []
         height, width = frame_bgr.shape[:2]
-        candidates: dict[str, list[FaceBox]] = {}
-
-        due = [p for p in persons if ts - self._state(p.id).last_search >= self.person_interval]
-        if self.frame_detector is not None and due:
-            for face in self.frame_detector.detect(frame_bgr, self.gate.min_score):
-                owner = self._owner(face.box, due)
-                if owner is None:
-                    self.rejected["no_person"] += 1
-                    continue
-                candidates.setdefault(owner.id, []).append(face)
+        size = (width, height)
+        found: list[FaceBox] = []
+        if self.face_camera:
+            found += self.search.find(frame_bgr, None, self.gate.min_score)
         for person in due:
-            self._state(person.id).last_search = ts
-            if person.id in candidates:
-                continue
-            region = clip_box(self._search_region(person.box), width, height)
-            if region[2] - region[0] < 8 or region[3] - region[1] < 8:
-                continue
+            state = self._state(person.id)
+            state.last_search = ts
             self.searches += 1
-            candidates[person.id] = self.detector.detect_region(frame_bgr, region, self.gate.min_score)
-
-        by_id = {p.id: p for p in persons}
+            # Where the face was a moment ago first (small, quick); the whole region when it is not there.
+            near: list[FaceBox] = []
+            if state.memory is not None and fresh(state.memory, ts):
+                region = memory_region(state.memory, ts, math.hypot(*person.velocity))
+                near = self.search.find(frame_bgr, clip_box(region, width, height), self.gate.min_score)
+            if not near and person.seen_this_frame:
+                region = search_region(person.box, size, self.config.upper_fraction)
+                near = self.search.find(frame_bgr, clip_box(region, width, height), self.gate.min_score)
+            found += near
+        faces = [f for f in merge_faces(found) if self._passes(frame_bgr, f)]
+        owners = self._assign(faces, people, size, ts)
         results = []
-        for object_id, faces in candidates.items():
-            # A face seen from several overlapping people belongs to the smallest box around it.
-            owned = [f for f in faces if (self._owner(f.box, persons) or by_id[object_id]).id == object_id]
-            self.rejected["other_person"] += len(faces) - len(owned)
-            result = self._best(frame_bgr, by_id[object_id], owned, ts)
-            if result is not None:
-                results.append(result)
-        return results
-
-    def _search_region(self, box: Box) -> Box:
-        x1, y1, x2, y2 = box
-        w, h = x2 - x1, y2 - y1
-        return (x1 - 0.1 * w, y1 - 0.05 * h, x2 + 0.1 * w, y1 + self.config.upper_fraction * h)
-
-    @staticmethod
-    def _owner(face: Box, persons: list[TrackedObject]) -> TrackedObject | None:
-        """The smallest person box holding the face, if any."""
-        holding = [p for p in persons if covered_share(face, p.box) >= 0.8]
-        return min(holding, key=lambda p: p.area) if holding else None
-
-    def _best(
-        self, frame_bgr: np.ndarray, person: TrackedObject, faces: list[FaceBox], ts: float
-    ) -> FaceResult | None:
-        height, width = frame_bgr.shape[:2]
-        # The person's own face is the largest in the upper part of their box.
-        for face in sorted(faces, key=lambda f: (f.width * f.height, f.score), reverse=True):
-            x1, y1, x2, y2 = clip_box(face.box, width, height)
-            reason = self.gate.reject_reason(face.score, face.box, frame_bgr[y1:y2, x1:x2], person.box)
-            if reason is not None:
-                self.rejected[reason] += 1
+        for person in due:
+            index = owners.get(person.id)
+            if index is None:
                 continue
+            face = faces[index]
+            state = self._state(person.id)
+            state.memory = FaceMemory(((face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2), face.width, ts)
             cx1, cy1, cx2, cy2 = clip_box(grow(face.box, CROP_MARGIN), width, height)
             result = FaceResult(person.id, face.score, face.box, frame_bgr[cy1:cy2, cx1:cx2].copy())
             self._recognise(frame_bgr, face, result, ts)
-            return result
-        return None
+            results.append(result)
+        return results
+
+    def _passes(self, frame_bgr: np.ndarray, face: FaceBox) -> bool:
+        height, width = frame_bgr.shape[:2]
+        x1, y1, x2, y2 = clip_box(face.box, width, height)
+        reason = self.gate.reject_reason(face.score, face.box, frame_bgr[y1:y2, x1:x2])
+        if reason is not None:
+            self.rejected[reason] += 1
+        return reason is None
+
+    def _assign(
+        self, faces: list[FaceBox], people: list[TrackedObject], size: tuple[int, int], ts: float
+    ) -> dict[str, int]:
+        """Person id → index of their face, among every tracked person (confirmed or not)."""
+        costs: dict[tuple[int, str], float] = {}
+        for index, face in enumerate(faces):
+            for person in people:
+                state = self._people.get(person.id)
+                cost = head_cost(
+                    face.box, person.box, size, self.config.upper_fraction,
+                    memory=state.memory if state else None, ts=ts, speed=math.hypot(*person.velocity),
+                )
+                if cost is not None:
+                    # Where a person seen in this frame and one only remembered both fit, the seen one wins.
+                    costs[(index, person.id)] = cost + (0.0 if person.seen_this_frame else UNSEEN_PENALTY)
+        owners = assign(costs)
+        fitting = {index for index, _ in costs}
+        self.rejected["no_person"] += len(faces) - len(fitting)
+        self.rejected["other_person"] += len(fitting - set(owners.values()))
+        return owners
 
     # ----------------------------------------------------------- recognition
     def _recognise(self, frame_bgr: np.ndarray, face: FaceBox, result: FaceResult, ts: float) -> None:
         state = self._state(result.object_id)
         small = min(face.width, face.height) < self.config.recognition_min_size
-        if self.embedder is None or self.gallery is None or small:
-            result.name, result.name_score = state.name, state.name_score
-            return
-        if ts - state.last_recognition >= self.config.recognition_interval:
+        if (
+            self.embedder is not None
+            and self.gallery is not None
+            and not small
+            and ts - state.last_recognition >= self.config.recognition_interval
+        ):
             state.last_recognition = ts
+            before = state.votes.name
             match = self.gallery.best_match(self.embedder.embed(frame_bgr, face.box))
+            _LOGGER.debug("%s: person %s face %s best match %s", self.camera, result.object_id,
+                          [round(v) for v in face.box], match)
             if match is not None and match.score >= self.config.recognition_threshold:
-                name, score = match.name, match.score
+                state.votes.add(match.name, match.score)
             else:
-                name, score = UNKNOWN, None
-            # A known name sticks to the track; a better score for it replaces the old one.
-            if name != UNKNOWN and (state.name in (None, UNKNOWN) or (score or 0) > (state.name_score or 0)):
-                if state.name != name:
-                    _LOGGER.info("%s: person %s recognised as %s (%.2f)", self.camera, result.object_id, name, score)
-                state.name, state.name_score = name, score
-            elif state.name is None:
-                state.name, state.name_score = UNKNOWN, None
-        result.name, result.name_score = state.name, state.name_score
+                state.votes.add(None)
+            after = state.votes.name
+            if after != before and after not in (None, UNKNOWN):
+                matched = ", ".join(f"{n} x{c}" for n, c in state.votes.counts.items())
+                _LOGGER.info("%s: person %s is %s (matches: %s)", self.camera, result.object_id, after, matched)
+        result.name, result.name_score = state.votes.name, state.votes.score
 
     # ----------------------------------------------------------------- state
     def _state(self, object_id: str) -> _PersonState:
         state = self._people.get(object_id)
         if state is None:
-            state = self._people[object_id] = _PersonState()
+            state = self._people[object_id] = _PersonState(NameVotes(self.config.name_votes))
         return state
 
     def _forget(self, live: set[str]) -> None:
@@ -216,11 +246,9 @@ class FaceStage:
         return {
             "searches": self.searches,
             "rejected": dict(self.rejected),
-            "inference_ms": round(self.detector.inference_ms, 2),
+            "inference_ms": round(self.search.inference_ms, 2),
             "recognition": self.embedder.name if self.embedder else None,
         }
 
     def close(self) -> None:
-        self.detector.close()
-        if self.frame_detector is not None:
-            self.frame_detector.close()
+        self.search.close()

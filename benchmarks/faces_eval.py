@@ -1,0 +1,406 @@
+"""Face recognition through the whole pipeline on a labelled photo set, and on the face clips.
+
+    python benchmarks/faces_eval.py GROUNDTRUTH.json [--models DIR] [--detector FILE]
+        [--media DIR] [--config FILE] [--seconds 8] [--near-duplicates] [--no-clips] [--json]
+
+Needs the ``faces`` extra (dlib). GROUNDTRUTH.json (``../shared/faces-eval/groundtruth.json`` or
+your own, photo paths relative to it): ``enrol`` {name: [photos]}, ``probes`` {photo: [names left to right by face centre;
+"STRANGER:<name>" = never enrolled]}, optionally ``near_duplicates`` (same format as probes).
+
+Protocol, as a user meets it:
+
+1. Every ``enrol`` photo goes into a fresh gallery the way ``POST /api/faces/<name>`` does it
+   (the photo's bytes decoded and searched by the same FaceFinder the web app builds).
+2. Every probe photo becomes a still clip (``--seconds`` at 5 fps) and runs through
+   ``camwatch replay`` with default settings: camwatch's own person detection, tracking,
+   event engine and face step. Nothing is given to the face step but the frames.
+3. Where is each face? dlib's HOG face detector (independent of BlazeFace) finds the faces of
+   the photo; the listed people are its largest faces, left to right. An event's face is placed
+   by finding its saved face crop in the photo (template matching).
+4. Per listed face: **right** (its event carries the true name and never another known one),
+   **wrong** (a known name that is not theirs, at any time), **uncertain** / **unknown**,
+   **not compared** (found, too small to compare), **not found** (no face event on it: "no person"
+   when no person event covers the face). Strangers (and faces the file does not list) count as
+   **named** when any known name lands on them.
+5. Margins, the recogniser alone: each reference face of the probes embedded once and compared
+   with each enrolled person (best sample): known (own name; also against the person's first
+   enrolled photo only), wrong person (best other name), strangers (best name).
+
+The face clips of ``--media`` (nobody in them is enrolled) report person events, events with a
+face, events compared and strangers named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SSD_FILE = "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite"
+FACE_MODELS = ("face_detection_short_range.tflite", "face_detection_full_range.tflite")
+CLIPS = ("face-demographics-walking.gif", "head-pose-face-detection-female-and-male.gif", "face.jpg")
+FPS = 5.0
+STRANGER = "STRANGER:"
+NO_NAME = {None, "unknown", "uncertain"}
+
+
+@dataclass
+class FaceRow:
+    photo: str
+    truth: str  # a known name, STRANGER:<name>, "unlisted" (a face the file does not list) or "unlocated"
+    given: str | None = None  # the event's final name
+    category: str = "not found"
+    score: float | None = None
+    names_seen: list[str] = field(default_factory=list)
+    event: str | None = None
+    set: str = "probes"  # or "near_duplicates"
+
+
+# ------------------------------------------------------------------ set-up
+def prepare(data_dir: Path, models: Path) -> None:
+    from camwatch.models import ModelManager
+
+    manager = ModelManager(data_dir)
+    for name in FACE_MODELS:
+        manager.import_file(models / name)
+
+
+def enrol_all(data_dir: Path, base: Path, enrol: dict[str, list[str]]) -> list[dict]:
+    """Enrol like POST /api/faces/<name> with a file: decode the bytes, find, embed, store."""
+    from camwatch.config.faces import FacesConfig
+    from camwatch.faces.embedder import load_embedder
+    from camwatch.faces.enrol import FaceFinder, decode_image, enrol_image
+    from camwatch.faces.gallery import FaceGallery, GalleryError
+    from camwatch.faces.stage import resolve_model
+
+    faces = FacesConfig()
+    finder = FaceFinder(
+        list(dict.fromkeys([resolve_model(data_dir, faces.model), resolve_model(data_dir, faces.face_camera_model)])),
+        faces.min_score,
+    )
+    gallery = FaceGallery(data_dir, load_embedder("dlib"))
+    report = []
+    for name, photos in enrol.items():
+        for photo in photos:
+            try:
+                image = decode_image((base / photo).read_bytes())
+                enrol_image(gallery, finder, name, image, f"upload:{Path(photo).name}")
+                report.append({"name": name, "photo": photo, "enrolled": True})
+            except GalleryError as exc:
+                report.append({"name": name, "photo": photo, "enrolled": False, "error": str(exc)})
+    gallery.close()
+    return report
+
+
+def still_clip(image: np.ndarray, path: Path, seconds: float) -> Path:
+    """The photo as a still MJPEG clip (any frame size) at 5 fps."""
+    h, w = image.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"cannot write {path}")
+    for _ in range(max(1, int(seconds * FPS))):
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def replay(clip: Path, data_dir: Path, detector: Path, config: Path | None) -> list[dict]:
+    """The messages ``camwatch replay --json`` prints for the clip (summary dropped)."""
+    # Start at the present: events dated in the past would be removed by retention mid-run.
+    start = time.strftime("%Y-%m-%dT%H:%M:%S")
+    args = [sys.executable, "-m", "camwatch", "replay", str(clip), "--json", "--model-path", str(detector),
+            "--start-time", start, "--data-dir", str(data_dir)]
+    if config is not None:
+        args += ["--config", str(config)]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=900, env=os.environ.copy())
+    if result.returncode != 0:
+        raise RuntimeError(f"replay of {clip.name} failed: {result.stderr[-2000:]}")
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return [m for m in lines if "summary" not in m]
+
+
+def person_events(messages: list[dict]) -> dict[str, dict]:
+    """Person events by id: the last state seen, every name given and every box on the way."""
+    events: dict[str, dict] = {}
+    for message in messages:
+        event = message["event"]
+        if event.get("kind", "object") != "object" or event["label"] != "person":
+            continue
+        entry = events.setdefault(event["id"], {"names": [], "boxes": []})
+        entry["event"] = event
+        if event.get("box"):
+            entry["boxes"].append(event["box"])
+        name = event.get("sub_label")
+        if name is not None and name not in entry["names"]:
+            entry["names"].append(name)
+    return events
+
+
+# --------------------------------------------------------------- locating
+def reference_faces(image: np.ndarray, hog) -> list[tuple[float, float, float, float]]:
+    """Faces found by dlib's HOG detector (independent of BlazeFace), in image pixels."""
+    scale = min(1.0, 1000.0 / max(image.shape[:2]))
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    found = hog(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), 1)
+    return [(r.left() / scale, r.top() / scale, r.right() / scale, r.bottom() / scale) for r in found]
+
+
+def locate_crop(image: np.ndarray, crop: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Where the event's face crop was cut from the photo: the face box inside it."""
+    from camwatch.faces.gallery import inner_face_box
+
+    scale = min(1.0, 48.0 / crop.shape[1])
+    photo = cv2.cvtColor(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    patch = cv2.cvtColor(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    if patch.shape[0] > photo.shape[0] or patch.shape[1] > photo.shape[1]:
+        return None
+    result = cv2.matchTemplate(photo, patch, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (x, y) = cv2.minMaxLoc(result)
+    if best < 0.6:
+        return None
+    fx1, fy1, fx2, fy2 = inner_face_box(crop.shape[1], crop.shape[0])
+    x0, y0 = x / scale, y / scale
+    return (x0 + fx1, y0 + fy1, x0 + fx2, y0 + fy2)
+
+
+def _centre_in(box, outer) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
+
+
+def _overlap(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def label_faces(faces: list, truth: list[str]) -> list[tuple[tuple, str]]:
+    """The listed people are the largest faces, left to right; other faces are "unlisted"."""
+    largest = sorted(faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)[: len(truth)]
+    ordered = sorted(largest, key=lambda b: b[0] + b[2])
+    labels = dict(zip(map(tuple, ordered), truth, strict=False))
+    return [(tuple(b), labels.get(tuple(b), "unlisted")) for b in faces]
+
+
+# ----------------------------------------------------------------- scoring
+def score_photo(photo: str, image: np.ndarray, truth: list[str], events: dict[str, dict], snapshots: Path,
+                hog) -> tuple[list[FaceRow], list[str]]:
+    notes: list[str] = []
+    faces = label_faces(reference_faces(image, hog), truth)
+    if len(faces) < len(truth):
+        notes.append(f"reference detector found {len(faces)} of {len(truth)} listed faces")
+    rows = [FaceRow(photo, label) for _, label in faces]
+    located: dict[str, int | None] = {}  # event → the reference face its face crop shows
+    for event_id, entry in events.items():
+        event = entry["event"]
+        if not event.get("has_face"):
+            continue
+        crop = cv2.imread(str(snapshots / f"{event_id}-face.jpg"))
+        box = locate_crop(image, crop) if crop is not None else None
+        hit = max(range(len(faces)), key=lambda i: _overlap(box, faces[i][0]), default=None) if box else None
+        located[event_id] = hit if hit is not None and _overlap(box, faces[hit][0]) >= 0.3 else -1
+        if located[event_id] == -1:
+            named = [n for n in entry["names"] if n not in NO_NAME]
+            notes.append(f"event {event_id}: face not on a reference face (names {entry['names'] or 'none'})")
+            if named:
+                rows.append(FaceRow(photo, "unlocated", event.get("sub_label"), "named elsewhere", None, named, event_id))
+            continue
+        row = rows[hit]
+        known = [n for n in entry["names"] if n not in NO_NAME]
+        name = event.get("sub_label")
+        if row.truth.startswith(STRANGER) or row.truth == "unlisted":
+            category = "stranger named" if known else ("unknown" if name else "not compared")
+        elif any(n != row.truth for n in known):
+            category = "wrong"
+        elif name == row.truth:
+            category = "right"
+        elif name in ("unknown", "uncertain"):
+            category = name
+        else:
+            category = "not compared"
+        order = ["not found", "not compared", "unknown", "uncertain", "right", "stranger named", "wrong"]
+        if order.index(category) >= order.index(row.category):  # several events on one face: the worst
+            row.given, row.category, row.names_seen, row.event = name, category, entry["names"], event_id
+            row.score = event.get("sub_label_score")
+    # No person: no event's box ever covered the face, or only events that showed another face.
+    for index, ((box, _), row) in enumerate(zip(faces, rows, strict=False)):
+        if row.category == "not found" and not any(
+            _centre_in(box, seen)
+            for event_id, e in events.items() if located.get(event_id, index) == index
+            for seen in e["boxes"]
+        ):
+            row.category = "no person"
+    return rows, notes
+
+
+def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> dict:
+    """The recogniser alone: similarity of each reference face to each enrolled person."""
+    from camwatch.faces.embedder import load_embedder
+    from camwatch.faces.gallery import FaceGallery
+
+    embedder = load_embedder("dlib")
+    gallery = FaceGallery(data_dir, embedder)
+    names, vectors = gallery._embeddings()
+    people = sorted(set(names))
+    first = {p: vectors[names.index(p)][None, :] for p in people}  # each person's first enrolled photo
+    known: list[float] = []
+    known_one: list[float] = []
+    wrong: list[float] = []
+    strangers: list[float] = []
+    for photo, truth in probes.items():
+        image = cv2.imread(str(base / photo))
+        for box, label in label_faces(reference_faces(image, hog), truth):
+            vector = embedder.embed(image, box)
+            best = {p: float(embedder.similarity(vector, vectors[[n == p for n in names]]).max()) for p in people}
+            if label in people:
+                known.append(best[label])
+                known_one.append(float(embedder.similarity(vector, first[label])[0]))
+                wrong.append(max(v for p, v in best.items() if p != label))
+            else:
+                strangers.append(max(best.values()))
+    gallery.close()
+
+    def stats(values: list[float]) -> dict:
+        if not values:
+            return {"n": 0}
+        return {"n": len(values), "min": round(min(values), 3), "median": round(statistics.median(values), 3),
+                "max": round(max(values), 3)}
+
+    return {"known": stats(known), "known_first_photo_only": stats(known_one), "wrong_person": stats(wrong),
+            "strangers": stats(strangers), "enrolled_photos": {p: names.count(p) for p in people}}
+
+
+def run_clips(media: Path, data_dir: Path, work: Path, detector: Path, config: Path | None, seconds: float) -> list:
+    out = []
+    for name in CLIPS:
+        path = media / name
+        if not path.is_file():
+            out.append({"clip": name, "error": "missing"})
+            continue
+        if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
+            path = still_clip(cv2.imread(str(path)), work / f"{path.stem}.avi", seconds)
+        ends = list(person_events(replay(path, data_dir, detector, config)).values())
+        out.append({
+            "clip": name,
+            "person_events": len(ends),
+            "with_face": sum(bool(e["event"].get("has_face")) for e in ends),
+            "compared": sum(bool(e["names"]) for e in ends),
+            "strangers_named": sum(any(n not in NO_NAME for n in e["names"]) for e in ends),
+            "names": sorted({n for e in ends for n in e["names"]}),
+        })
+    return out
+
+
+# ------------------------------------------------------------------- main
+def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None, config: Path | None = None,
+             seconds: float = 8.0, near_duplicates: bool = False, clips: bool = True, keep: Path | None = None) -> dict:
+    import dlib
+
+    spec = json.loads(groundtruth.read_text())
+    base = groundtruth.parent
+    probes = {photo: ("probes", truth) for photo, truth in spec["probes"].items()}
+    if near_duplicates:
+        probes.update({photo: ("near_duplicates", truth) for photo, truth in spec.get("near_duplicates", {}).items()})
+    hog = dlib.get_frontal_face_detector()
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="faces-eval-") as tmp:
+        work = keep or Path(tmp)
+        data_dir = work / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        prepare(data_dir, models)
+        enrolment = enrol_all(data_dir, base, spec["enrol"])
+        rows: list[FaceRow] = []
+        notes: dict[str, list[str]] = {}
+        for photo, (kind, truth) in probes.items():
+            image = cv2.imread(str(base / photo))
+            if image is None:
+                notes[photo] = ["cannot read the photo"]
+                continue
+            clip = still_clip(image, work / "probe.avi", seconds)
+            events = person_events(replay(clip, data_dir, detector, config))
+            photo_rows, photo_notes = score_photo(photo, image, truth, events, data_dir / "snapshots", hog)
+            for row in photo_rows:
+                row.set = kind
+            rows += photo_rows
+            if photo_notes:
+                notes[photo] = photo_notes
+        result = {
+            "enrolment": enrolment,
+            "faces": [asdict(r) for r in rows],
+            "totals": {kind: totals([r for r in rows if r.set == kind]) for kind in dict.fromkeys(r.set for r in rows)},
+            "notes": notes,
+            "margins": margins(base, data_dir, spec["probes"], hog),
+            "clips": run_clips(media, data_dir, work, detector, config, seconds) if clips and media else [],
+        }
+    result["seconds"] = round(time.monotonic() - began, 1)
+    return result
+
+
+def totals(rows: list[FaceRow]) -> dict:
+    listed = [r for r in rows if r.truth not in ("unlisted", "unlocated") and not r.truth.startswith(STRANGER)]
+    others = [r for r in rows if r not in listed]
+    count = {c: sum(r.category == c for r in listed)
+             for c in ("right", "wrong", "uncertain", "unknown", "not compared", "not found", "no person")}
+    count["known faces"] = len(listed)
+    count["stranger faces"] = sum(r.truth != "unlocated" for r in others)
+    count["strangers named"] = sum(r.category in ("stranger named", "named elsewhere") for r in others)
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groundtruth", type=Path, help="ground-truth JSON (photo paths relative to it)")
+    parser.add_argument("--models", type=Path, default=SHARED / "models", help="folder of the BlazeFace models")
+    parser.add_argument("--detector", type=Path, default=None, help="person detector .tflite (default: SSD in --models)")
+    parser.add_argument("--media", type=Path, default=SHARED / "media", help="folder of the face clips")
+    parser.add_argument("--config", type=Path, default=None, help="camwatch config whose camera settings replay uses")
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each still clip")
+    parser.add_argument("--near-duplicates", action="store_true", help="also probe the near-duplicate photos")
+    parser.add_argument("--no-clips", action="store_true", help="skip the clips of --media")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the data directory here")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = evaluate(args.groundtruth, args.models, args.detector or args.models / SSD_FILE, args.media,
+                      args.config, args.seconds, args.near_duplicates, not args.no_clips, args.keep)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print_report(result)
+    return 0
+
+
+def print_report(result: dict) -> None:
+    for entry in result["enrolment"]:
+        if not entry["enrolled"]:
+            print(f"enrolment FAILED: {entry['name']} from {entry['photo']}: {entry['error']}")
+    print(f"{'photo':42s} {'truth':30s} {'given':16s} {'score':>6s}  category")
+    for row in result["faces"]:
+        score = f"{row['score']:.3f}" if row["score"] is not None else ""
+        print(f"{row['photo'][-42:]:42s} {row['truth'][:30]:30s} {str(row['given'])[:16]:16s} {score:>6s}  {row['category']}")
+    for photo, notes in result["notes"].items():
+        for note in notes:
+            print(f"note {photo}: {note}")
+    for kind, counts in result["totals"].items():
+        print(f"totals ({kind}):", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print("margins (similarity, recogniser alone):", json.dumps(result["margins"]))
+    for clip in result["clips"]:
+        print("clip:", json.dumps(clip))
+    print(f"{result['seconds']} s")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
