@@ -27,10 +27,12 @@ from camwatch.events.bus import EventBus
 from camwatch.events.retention import Retention
 from camwatch.events.snapshots import SnapshotWriter
 from camwatch.events.store import EventStore
+from camwatch.notify.sink import NotifySink
 from camwatch.paths import database_path, default_data_dir, snapshots_dir
 from camwatch.pipeline.camera import CameraPipeline
 from camwatch.pipeline.shared_detector import SharedDetector
 from camwatch.pipeline.worker import CameraWorker
+from camwatch.service.cpu import CpuSampler
 from camwatch.service.memory import limit_malloc_arenas
 from camwatch.sources.opencv import CameraSource
 from camwatch.state import RuntimeState
@@ -78,6 +80,9 @@ class Camwatch:
         self.state.detector = self.detector.describe()
         self.bus.subscribe("store", self.store.handle, {TOPIC_EVENT}, maxsize=100000)
         self.closers: list[Any] = []  # extra resources closed at stop (activity baseline…)
+        self.notifications = NotifySink(config, self.state, snapshots_dir(self.data_dir))
+        self.bus.subscribe("notify", self.notifications.handle, {TOPIC_EVENT})
+        self.closers.append(self.notifications.stop)
         self._hook_shared: dict[str, Any] | None = None  # schedule + activity baseline (pipeline.hooks)
         self.faces_embedder: Any = None
         self.faces_gallery: Any = None
@@ -103,6 +108,7 @@ class Camwatch:
         self._threads: list[threading.Thread] = []
         self._last_camera_state: dict[str, tuple[bool, str]] = {}
         self.notifier: Any = None
+        self._cpu = CpuSampler()
 
     # --------------------------------------------------------------- helpers
     def _setup_faces(self) -> None:
@@ -151,6 +157,7 @@ class Camwatch:
         for name, pipeline in self.pipelines.items():
             if name in config.cameras:
                 pipeline.reload(config.cameras[name])
+        self.notifications.reload(config)
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -201,7 +208,7 @@ class Camwatch:
             "time": time.time(),
             "uptime": round(time.time() - self.state.started, 1),
             "version": __version__,
-            "cpu_percent": proc.cpu_percent(None),
+            "cpu_percent": self._cpu.read().process_percent,
             "memory_mb": round(proc.memory_info().rss / 1e6, 1),
             "detector": self.state.detector,
             "cameras": {
