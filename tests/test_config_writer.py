@@ -12,8 +12,8 @@ import yaml
 
 from camwatch.config import load_config
 from camwatch.config.writer import (
-    ConfigWriter,
     ConfigWriteError,
+    ConfigWriter,
     delete_path,
     get_path,
     referenced_file,
