@@ -12,7 +12,7 @@ from camwatch.web.filters import EVENT_FILTERS
 _CONVERTER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 _ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _IMAGE_ENDPOINTS = {"api.event_snapshot", "api.event_thumbnail", "api.event_face", "api.camera_latest"}
-_HTML_BLUEPRINTS = ("pages.", "auth.")
+_HTML_BLUEPRINTS = ("pages.", "auth.", "manage.")
 
 
 def _operation(app: Flask, endpoint: str, method: str, path_params: list[str]) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def _operation(app: Flask, endpoint: str, method: str, path_params: list[str]) -
     else:
         ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     op["responses"] = {"200": ok, "400": _ERROR, "401": _ERROR, "404": _ERROR}
-    if method in ("put", "post") and endpoint.startswith("api."):
+    if method in ("put", "post") and endpoint.startswith(("api.", "notify.")):
         op["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
     if endpoint == "api.health":
         op["security"] = []
