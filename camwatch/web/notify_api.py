@@ -17,8 +17,8 @@ from werkzeug.exceptions import BadRequest, NotFound
 from camwatch.config import CamwatchConfig
 from camwatch.config.notify import DESTINATION_NAME, NotifyDestination, check_apprise_url
 from camwatch.config.writer import (
-    ConfigWriter,
     ConfigWriteError,
+    ConfigWriter,
     delete_path,
     get_path,
     referenced_file,
