@@ -75,7 +75,7 @@
     var person = await camwatch.api("GET", personUrl(name));
     var card = el("article", { "class": "card person", "data-person": person.name });
     var header = el("header");
-    header.appendChild(el("h3", { "data-field": "name" }, person.name));
+    header.appendChild(el("h2", { "data-field": "name" }, person.name));
     header.appendChild(el("span", { "class": "muted" }, person.samples + (person.samples === 1 ? " face" : " faces")));
     card.appendChild(header);
     var crops = el("div", { "class": "crops" });
