@@ -16,7 +16,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 PAD = 3  # pixels around the text
 REFERENCE_SIDE = 720.0  # at this shorter frame side the text scale is BASE_SCALE
 BASE_SCALE = 0.6
-MIN_SCALE = 0.4
+MIN_SCALE = 0.5
 
 Color = tuple[int, int, int]
 
