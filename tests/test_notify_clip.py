@@ -8,6 +8,9 @@ limit (exactly one message with the picture, the rest held back and counted); ca
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +68,21 @@ def test_a_real_clip_reaches_the_endpoint(tmp_path: Path, shared_media: Path, ss
         assert sum(s["failed"] for s in app.state.notify.values()) == 0
     finally:
         app.stop()
+
+
+def test_a_replay_never_notifies(tmp_path: Path, shared_media: Path, ssd_model: Path, hook: NotifyEndpoint) -> None:
+    """`camwatch replay --config` uses the real config's cameras, not its notification destinations."""
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "cameras:\n  hall:\n    url: /dev/null\n"
+        f"notify:\n  destinations:\n    phone:\n      url: {hook.apprise_url('/phone')}\n      min_interval: 0\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "camwatch", "replay", str(shared_media / "walking-by.h264"), "--config", str(config),
+         "--json", "--model-path", str(ssd_model), "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "CAMWATCH_DATA": str(tmp_path / "data")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '"label": "person"' in result.stdout  # the replay did find the person
+    assert hook.requests == []
