@@ -132,6 +132,7 @@ def make_faces_blueprint(
 
     @bp.delete("/api/faces/<name>/<int:sample_id>")
     def delete_sample(name: str, sample_id: int) -> Any:
+        """Delete one enrolled face of a person: its crop and its embedding."""
         g = the_gallery()
         g.delete_sample(name, sample_id)
         return jsonify({**g.get(name).to_dict(), "deleted_sample": sample_id})
