@@ -26,10 +26,12 @@ from camwatch.config import CamwatchConfig
 from camwatch.config.camera import CameraConfig
 from camwatch.const import EVENT_END, TOPIC_CAMERA_STATE, TOPIC_EVENT, TOPIC_STATS
 from camwatch.control import ControlState
+from camwatch.cpu import CpuSampler
 from camwatch.detectors.base import Detector
 from camwatch.events.bus import EventBus
 from camwatch.events.model import EventMessage
 from camwatch.events.store import EventStore
+from camwatch.notify.sink import NotifySink
 from camwatch.paths import default_data_dir
 from camwatch.pipeline.build import build_camera
 from camwatch.pipeline.camera import CameraPipeline
@@ -76,6 +78,8 @@ class Camwatch:
         self.pipelines: dict[str, CameraPipeline] = {
             name: build_camera(name, config, self.services) for name in enabled_cameras(config)
         }
+        self.notifications = NotifySink(config, self.state, self.services.snapshots_dir)
+        self.bus.subscribe("notify", self.notifications.handle, {TOPIC_EVENT})
         self.workers: dict[str, CameraWorker] = {}
         self.mqtt: MqttSink | None = None
         self.web: WebServer | None = None
@@ -87,6 +91,7 @@ class Camwatch:
         self._apply_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_camera_state: dict[str, tuple[bool, str]] = {}
+        self._cpu = CpuSampler()
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -155,6 +160,7 @@ class Camwatch:
                     self._rebuild_camera(name, config)
             if self.mqtt is not None:
                 self.mqtt.apply_config(config)
+            self.notifications.reload(config)
             if self.web is not None:
                 self.web.ctx.config = config
             _LOGGER.info("config applied: %d camera(s)", len(self.pipelines))
@@ -208,7 +214,7 @@ class Camwatch:
             "time": time.time(),
             "uptime": round(time.time() - self.state.started, 1),
             "version": __version__,
-            "cpu_percent": proc.cpu_percent(None),
+            "cpu_percent": self._cpu.read().process_percent,
             "memory_mb": round(proc.memory_info().rss / 1e6, 1),
             "detector": self.state.detector,
             "cameras": {
@@ -258,6 +264,7 @@ class Camwatch:
             self.mqtt.stop()
         if self.web is not None:
             self.web.stop()
+        self.notifications.stop()
         self.bus.close()
         self.services.retention.stop()
         self.services.close()

@@ -50,6 +50,7 @@ class RuntimeState:
         self.started = time.time()
         self.errors: deque[dict[str, Any]] = deque(maxlen=50)
         self.mqtt: dict[str, Any] = {"enabled": False, "connected": False}
+        self.notify: dict[str, dict[str, Any]] = {}  # destination → counters and last failure
 
     def camera(self, name: str) -> CameraStatus:
         with self._lock:

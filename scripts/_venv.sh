@@ -39,15 +39,42 @@ camwatch_venv() {
     fi
     echo "camwatch: installing $target into $CAMWATCH_VENV" >&2
     rm -f "$stamp"
-    # pip and the build backend talk a lot even with --quiet (notices, editable-install
-    # hints): keep it in a log and show it only when the install fails.
-    local log="$CAMWATCH_VENV/pip-install.log"
-    if ! { "$CAMWATCH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip &&
-           "$CAMWATCH_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$target"; } \
-           >"$log" 2>&1; then
-        tail -n 40 "$log" >&2
-        echo "camwatch: pip install failed (whole log: $log)" >&2
+    camwatch_pip --upgrade pip || return 1
+    camwatch_pip -e "$target" || return 1
+    echo "$want" >"$stamp"
+}
+
+camwatch_pip() {
+    # pip install ARGS, its output (build backend warnings included) kept in .venv/install.log
+    # and shown only when it fails.
+    local log="$CAMWATCH_VENV/install.log"
+    echo "== pip install $*" >>"$log"
+    if ! "$CAMWATCH_VENV/bin/python" -m pip install --disable-pip-version-check --no-input "$@" >>"$log" 2>&1; then
+        tail -n 25 "$log" >&2
+        echo "camwatch: pip install $* failed (full output: $log)" >&2
         return 1
     fi
-    echo "$want" >"$stamp"
+}
+
+camwatch_faces() {
+    # Face recognition (the 'faces' extra: dlib-bin) where a prebuilt wheel exists for this
+    # platform. Never fails the install: without it faces are found but not named.
+    local python="$CAMWATCH_VENV/bin/python"
+    if "$python" -c 'import dlib, face_recognition_models' >/dev/null 2>&1; then
+        return 0
+    fi
+    local platform
+    platform="$(uname -m) $("$python" -c 'import platform; print("Python", platform.python_version())')"
+    local marker="$CAMWATCH_VENV/.camwatch-faces-unavailable"
+    local want
+    want="$( { cat "$CAMWATCH_ROOT/pyproject.toml"; echo "$platform"; } | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$marker" ] || [ "$(cat "$marker")" != "$want" ]; then
+        echo "camwatch: installing face recognition (dlib) for $platform" >&2
+        if PIP_ONLY_BINARY=dlib-bin camwatch_pip -e "$CAMWATCH_ROOT[faces]" 2>/dev/null; then
+            rm -f "$marker"
+            return 0
+        fi
+        echo "$want" >"$marker"
+    fi
+    echo "camwatch: face recognition is not available for $platform (no dlib-bin wheel for it; details in $CAMWATCH_VENV/install.log): faces are found but not named" >&2
 }

@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "configuration.md"
 
 # Placeholder for the key of a mapping section, by field name.
-KEY_NAMES = {"cameras": "<camera>", "zones": "<zone>", "filters": "<label>", "modules": "<logger>"}
+KEY_NAMES = {
+    "cameras": "<camera>", "zones": "<zone>", "filters": "<label>", "modules": "<logger>", "destinations": "<destination>",
+}
 
 HEADER = """\
 # Configuration reference
@@ -44,7 +46,7 @@ and prints the effective configuration with secrets masked.
 
 Secrets are never written in the file itself: use `${ENV_VAR}` (an environment variable, e.g.
 from `/etc/camwatch/camwatch.env` under systemd) or `${file:/path/to/file}` anywhere in a
-value. Paths below use `<camera>`, `<zone>`, `<label>` and `<logger>` for keys you choose,
+value. Paths below use `<camera>`, `<zone>`, `<label>`, `<logger>` and `<destination>` for keys you choose,
 and `[]` for list items.
 
 A minimal file:

@@ -17,14 +17,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "camwatch"
 FLOORS: tuple[tuple[str, ...], ...] = (
     # plain facts and helpers that know nothing of cameras
     ("camwatch", "camwatch.const", "camwatch.secrets", "camwatch.ids", "camwatch.geometry", "camwatch.atomic",
-     "camwatch.state", "camwatch.datafiles", "camwatch.names", "camwatch.setup_code"),
+     "camwatch.state", "camwatch.datafiles", "camwatch.names", "camwatch.setup_code",
+     "camwatch.cpu"),
     # configuration, runtime switches, file locations, logging, the model manager
     ("camwatch.models",),  # the model manifest and files (config checks model names against it)
     ("camwatch.config", "camwatch.control", "camwatch.paths", "camwatch.logsetup"),
     ("camwatch.detectors", "camwatch.sources"),  # what comes in
     ("camwatch.motion", "camwatch.track"),  # where things move, what they are, which zone
     ("camwatch.events", "camwatch.faces"),  # events, the stage protocol; faces on people
-    ("camwatch.anomaly", "camwatch.comms"),  # anomalies as events; results out over MQTT
+    ("camwatch.anomaly", "camwatch.comms", "camwatch.notify"),  # anomalies as events; results out (MQTT, notifications)
     ("camwatch.pipeline", "camwatch.web", "camwatch.service"),  # a camera's chain; the web UI; systemd, doctor
     ("camwatch.app",),  # the life cycle
     ("camwatch.cli",),

@@ -72,6 +72,6 @@ def test_installing_prints_two_lines_and_the_metadata_builds_without_warnings(tm
         f"camwatch: creating virtual environment {venv}",
         f"camwatch: installing {ROOT} into {venv}",
     ], result.stderr[-3000:]
-    log = (venv / "pip-install.log").read_text()
+    log = (venv / "install.log").read_text()
     assert "project.license" not in log and "deprecated" not in log.lower(), log[-3000:]
     assert subprocess.run([str(venv / "bin" / "python"), "-c", "import camwatch"], env={}, check=False).returncode == 0

@@ -57,6 +57,7 @@ def _replay_config(args: argparse.Namespace) -> tuple[CamwatchConfig, str]:
         data.setdefault("detector", {})["model_path"] = str(args.model_path)
     data.setdefault("web", {})["enabled"] = False
     data.setdefault("mqtt", {})["enabled"] = False
+    data.pop("notify", None)  # replaying a recording must not message anyone's phone
     data.pop("data_dir", None)
     return parse_config(data, "replay config"), camera
 

@@ -99,7 +99,7 @@ def _describe(err: dict[str, Any]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     given = err.get("input")
-    shown = "***" if isinstance(given, str) and "password" in loc else repr(given)
+    shown = "***" if isinstance(given, str) and "password" in loc else secrets.redact(repr(given))
     if kind == "extra_forbidden":
         return f"{loc}: unknown key"
     if kind == "missing":

@@ -14,6 +14,7 @@ from camwatch.config.detector import DetectorConfig
 from camwatch.config.faces import FacesConfig
 from camwatch.config.logging import LoggingConfig
 from camwatch.config.mqtt import MqttConfig
+from camwatch.config.notify import NotifyConfig
 from camwatch.config.storage import StorageConfig
 from camwatch.config.web import WebConfig
 
@@ -37,6 +38,9 @@ class CamwatchConfig(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig, title="MQTT", description="MQTT publisher.")
     web: WebConfig = Field(default_factory=WebConfig, title="Web UI", description="Local web UI and API.")
     faces: FacesConfig = Field(default_factory=FacesConfig, title="Faces", description="Face alerts.")
+    notify: NotifyConfig = Field(
+        default_factory=NotifyConfig, title="Notifications", description="Messages to phones and services (Apprise)."
+    )
     alerts: AlertsConfig = Field(
         default_factory=AlertsConfig, title="Alerts", description="Armed modes, schedules and unusual activity."
     )

@@ -76,6 +76,19 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Sample:
+    """One enrolled face: its crop file, where it came from, and whether it can be recognised."""
+
+    id: int
+    source: str
+    created: float
+    embedded: bool
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "source": self.source, "created": round(self.created, 3), "embedded": self.embedded}
+
+
+@dataclass(frozen=True)
 class Match:
     name: str
     score: float
@@ -171,6 +184,38 @@ class FaceGallery:
                 "SELECT file FROM samples WHERE person_id = ? ORDER BY id", (person.id,)
             ).fetchall()
         return [self.directory / r[0] for r in rows]
+
+    def samples(self, name: str) -> list[Sample]:
+        """The person's enrolled faces, oldest first."""
+        person = self.get(name)
+        model = self.embedder.name if self.embedder else None
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, source, created, embedding IS NOT NULL AND model IS ? FROM samples "
+                "WHERE person_id = ? ORDER BY id",
+                (model, person.id),
+            ).fetchall()
+        return [Sample(int(r[0]), str(r[1]), float(r[2]), bool(r[3])) for r in rows]
+
+    def delete_sample(self, name: str, sample_id: int) -> None:
+        """Remove one enrolled face: its embedding and its crop."""
+        with self._lock:
+            person = self.get(name)
+            row = self._db.execute(
+                "SELECT file FROM samples WHERE id = ? AND person_id = ?", (sample_id, person.id)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"{person.name} has no sample {sample_id}")
+            self._db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
+            if row[0]:
+                (self.directory / row[0]).unlink(missing_ok=True)
+            self._cache = None
+        _LOGGER.info("gallery: deleted sample %d of %s", sample_id, person.name)
+
+    def sources(self) -> set[str]:
+        """Where every enrolled face came from (``event:<id>``, ``upload:<file>``)."""
+        with self._lock:
+            return {str(r[0]) for r in self._db.execute("SELECT source FROM samples").fetchall()}
 
     # ----------------------------------------------------------------- enrol
     def enrol(self, name: str, image_bgr: np.ndarray, box: tuple[float, float, float, float], source: str) -> int:

@@ -26,6 +26,7 @@ from camwatch.control import ControlState
 from camwatch.detectors.base import Detection, Detector
 from camwatch.events.engine import EventEngine
 from camwatch.events.model import EventMessage
+from camwatch.events.overlay import draw_label
 from camwatch.events.snapshots import SnapshotWriter
 from camwatch.events.stage import FrameContext, Stage, TickContext
 from camwatch.geometry import covered_share, grow, polygon_to_pixels
@@ -239,9 +240,9 @@ class CameraPipeline:
         for zone_name, zone in self.config.zones.items():
             pts = polygon_to_pixels(zone.coordinates, frame_size).astype(np.int32)
             cv2.polylines(out, [pts], True, (255, 160, 0), 2)
-            cv2.putText(out, zone_name, tuple(int(v) for v in pts[0]), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 160, 0), 1)
+            draw_label(out, zone_name, pts[0], (255, 160, 0))
         for obj in objects:
             x1, y1, x2, y2 = (int(v) for v in obj.box)
             cv2.rectangle(out, (x1, y1), (x2, y2), (0, 220, 0), 2)
-            cv2.putText(out, f"{obj.label} {obj.score:.0%}", (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 220, 0), 1)
+            draw_label(out, f"{obj.label} {obj.score:.0%}", (x1, y1), (0, 220, 0))
         return out

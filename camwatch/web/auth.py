@@ -85,7 +85,8 @@ def csrf_token() -> str:
 def csrf_valid() -> bool:
     expected = session.get("csrf")
     given = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
-    return bool(expected) and hmac.compare_digest(str(expected), str(given))
+    # bytes: compare_digest refuses str with non-ASCII characters (a forged header may carry any)
+    return bool(expected) and hmac.compare_digest(str(expected).encode(), str(given).encode("utf-8", "replace"))
 
 
 def logged_in() -> bool:

@@ -2,8 +2,11 @@
 
     GET    /api/faces                    people: [{name, samples, created}], recognition
     POST   /api/faces          {"name"}  add a person (no face yet)
-    GET    /api/faces/<name>             one person and the ids of their crops
+    GET    /api/faces/unknown            recent event faces that are neither recognised nor enrolled
+    GET    /api/faces/<name>             one person, the ids of their crops, ``sample_list`` (id,
+                                         source, created, embedded, url of the crop)
     GET    /api/faces/<name>/<id>.jpg    one enrolled crop
+    DELETE /api/faces/<name>/<id>        delete one sample (its embedding and its crop)
     POST   /api/faces/<name>             enrol a face: multipart ``file`` (a photo) or
                                          JSON {"event_id": ...} (that event's face crop)
     PATCH  /api/faces/<name>   {"name"}  rename
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
 
 from camwatch.events.snapshots import snapshot_path
 from camwatch.faces.enrol import FaceFinder, decode_image, enrol_image
@@ -38,6 +41,8 @@ from camwatch.paths import snapshots_dir
 _LOGGER = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UNKNOWN_DEFAULT = 24  # recent unrecognised faces listed
+UNKNOWN_MAX = 100
 
 
 def _error(status: int, message: str) -> tuple[Response, int]:
@@ -104,12 +109,33 @@ def make_faces_blueprint(
         person = the_gallery().create(body["name"])
         return jsonify(person.to_dict()), 201
 
+    @bp.get("/api/faces/unknown")
+    def unknown_faces() -> Any:
+        """Recent event faces that are neither recognised nor enrolled, newest first: ?limit=1..100."""
+        text = request.args.get("limit", str(UNKNOWN_DEFAULT))
+        if not text.isdigit() or not 1 <= int(text) <= UNKNOWN_MAX:
+            return _error(400, f"limit: must be an integer from 1 to {UNKNOWN_MAX}")
+        store = getattr(context(), "store", None)
+        found = _unknown_faces(the_gallery(), store, int(text)) if store is not None else []
+        return jsonify({"faces": found})
+
     @bp.get("/api/faces/<name>")
     def get_person(name: str) -> Any:
         g = the_gallery()
         person = g.get(name)
         crops = [int(p.stem) for p in g.crops(name)]
-        return jsonify({**person.to_dict(), "crops": crops})
+        sample_list = [
+            {**sample.to_dict(), "url": url_for(f"{bp.name}.get_crop", name=person.name, sample_id=sample.id)}
+            for sample in g.samples(name)
+        ]
+        return jsonify({**person.to_dict(), "crops": crops, "sample_list": sample_list})
+
+    @bp.delete("/api/faces/<name>/<int:sample_id>")
+    def delete_sample(name: str, sample_id: int) -> Any:
+        """Delete one enrolled face of a person: its crop and its embedding."""
+        g = the_gallery()
+        g.delete_sample(name, sample_id)
+        return jsonify({**g.get(name).to_dict(), "deleted_sample": sample_id})
 
     @bp.get("/api/faces/<name>/<int:sample_id>.jpg")
     def get_crop(name: str, sample_id: int) -> Any:
@@ -169,6 +195,30 @@ def _enrol_event(
     # The crop was cut with CROP_MARGIN around the face: fall back to that box.
     box = face.box if face is not None else inner_face_box(crop.shape[1], crop.shape[0])
     return gallery.enrol(name, crop, box, f"event:{event_id}")
+
+
+def _unknown_faces(gallery: FaceGallery, store: Any, limit: int) -> list[dict[str, Any]]:
+    known = {p.name.lower() for p in gallery.people()}
+    enrolled = gallery.sources()
+    found: list[dict[str, Any]] = []
+    offset = 0
+    while len(found) < limit and offset < 20 * UNKNOWN_MAX:  # a bounded look back through the store
+        events, total = store.query(has_face=True, limit=UNKNOWN_MAX, offset=offset)
+        for event in events:
+            if (event.sub_label or "").lower() in known or f"event:{event.id}" in enrolled:
+                continue
+            found.append({
+                "event_id": event.id, "camera": event.camera, "start_time": event.start_time,
+                "face_score": event.face_score, "sub_label": event.sub_label,
+                "face_url": url_for("api.event_face", event_id=event.id),
+                "event_url": url_for("pages.event", event_id=event.id),
+            })
+            if len(found) == limit:
+                break
+        offset += UNKNOWN_MAX
+        if offset >= total:
+            break
+    return found
 
 
 faces_bp = make_faces_blueprint()

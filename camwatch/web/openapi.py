@@ -27,7 +27,7 @@ from camwatch.web.openapi_schemas import (
 _CONVERTER = re.compile(r"<(?:([a-z_]+):)?([a-z_]+)>")
 _IMAGE_ENDPOINTS = {"api.event_snapshot", "api.event_thumbnail", "api.event_face", "api.camera_latest",
                     "faces.get_crop"}
-_HTML_BLUEPRINTS = ("pages.", "auth.")
+_HTML_BLUEPRINTS = ("pages.", "auth.", "manage.")
 _CREATED = {"api.token_create", "faces.create_person", "faces.enrol"}
 _CONFLICT = {"api.camera_zones_put", "faces.create_person", "faces.rename", "faces.enrol", "auth.setup"}
 _UNAVAILABLE = {"sse.stream", "api.camera_zones_put"}

@@ -4,31 +4,26 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from typing import Any
 
 import psutil
 
 from camwatch import secrets
+from camwatch.cpu import CpuSampler
 from camwatch.web.context import WebContext
 
 _PROCESS = psutil.Process(os.getpid())
-_CPU_LOCK = threading.Lock()
+_CPU = CpuSampler()  # primed when the web layer loads: the first page shows real figures
 _CAMERA_KEYS = (
     "online", "state", "input_fps", "processed_fps", "skipped_fps", "skipped_total", "reconnects",
     "detector_calls", "last_error", "last_frame_time", "frame_size", "motion", "counts",
 )
 
 
-def _cpu_percent() -> tuple[float, float]:
-    with _CPU_LOCK:  # psutil measures since the previous call: one caller at a time
-        return _PROCESS.cpu_percent(None), psutil.cpu_percent(None)
-
-
 def system_stats(ctx: WebContext) -> dict[str, Any]:
     now = time.time()
-    process_cpu, system_cpu = _cpu_percent()
+    cpu = _CPU.read()
     memory = psutil.virtual_memory()
     try:
         disk = shutil.disk_usage(ctx.data_dir)
@@ -52,12 +47,12 @@ def system_stats(ctx: WebContext) -> dict[str, Any]:
         "time": now,
         "uptime": round(now - ctx.state.started, 1),
         "process": {
-            "cpu_percent": process_cpu,
+            "cpu_percent": cpu.process_percent,
             "memory_bytes": _PROCESS.memory_info().rss,
             "threads": _PROCESS.num_threads(),
         },
         "system": {
-            "cpu_percent": system_cpu,
+            "cpu_percent": cpu.system_percent,
             "cpu_count": psutil.cpu_count() or 1,
             "load": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "memory_total_bytes": memory.total,
@@ -73,6 +68,7 @@ def system_stats(ctx: WebContext) -> dict[str, Any]:
             "max_snapshot_mb": ctx.config.storage.max_snapshot_mb,
         },
         "mqtt": mqtt,
+        "notify": {name: dict(status) for name, status in dict(ctx.state.notify).items()},
         "armed": ctx.control.armed,
         "errors": errors,
     }

@@ -129,15 +129,17 @@ def import_face_models(data_dir: Path) -> None:
         manager.import_file(MODELS / name)
 
 
-def run_clips(root: Path, clips: dict[str, Path], web_port: int | None = None, timeout: float = 240) -> Any:
+def run_clips(
+    root: Path, clips: dict[str, Path], web_port: int | None = None, timeout: float = 240, **extra: Any
+) -> Any:
     """A real Camwatch (faces on, no MQTT) that has processed every clip; still running, web UI on ``web_port``.
 
-    The caller stops it (``app.stop()``).
+    ``extra`` are further top-level config sections (e.g. ``notify``). The caller stops it (``app.stop()``).
     """
     from camwatch.app import Camwatch
     from camwatch.config import load_config
 
-    config_path = write_clip_config(root, clips, web_port)
+    config_path = write_clip_config(root, clips, web_port, **extra)
     data_dir = root / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     import_face_models(data_dir)

@@ -1,0 +1,226 @@
+"""Changing config.yml from the web UI: round-trip YAML, validated before it is written.
+
+ruamel.yaml keeps the file as the user wrote it (comments, key order, flow lists, quotes)
+while one section changes. Each update reads the file, applies the change, loads the
+result the way camwatch loads it (PyYAML + the pydantic models, ``${...}`` references
+resolved) and only then replaces the file: a temporary file in the same directory, fsync,
+``os.replace``; the previous version stays as ``<file>.bak``. An invalid change leaves the
+file untouched.
+
+Secrets typed into the UI never go into the YAML: ``write_secret`` stores them in a 0600
+file and the config holds ``${file:/that/path}``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets as token
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError as RuamelError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from camwatch import secrets
+from camwatch.config.loader import ConfigError, parse_config
+from camwatch.config.root import CamwatchConfig
+
+_LOGGER = logging.getLogger(__name__)
+_RESOLVER = yaml.resolver.Resolver()
+SECRET_DIR_MODE = 0o700
+SECRET_FILE_MODE = 0o600
+
+
+class ConfigWriteError(Exception):
+    """The change cannot be saved. ``status`` is the HTTP status that fits; ``errors`` the details."""
+
+    def __init__(self, message: str, status: int = 400, errors: list[str] | None = None) -> None:
+        super().__init__(secrets.redact(message))
+        self.status = status
+        self.errors = [secrets.redact(e) for e in errors or []]
+
+
+def _yaml() -> YAML:
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # long URLs stay on one line
+    return rt
+
+
+def plain_scalar(value: Any) -> Any:
+    """Strings PyYAML (what camwatch loads with) would read as something else are quoted."""
+    if isinstance(value, str) and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        return DoubleQuotedScalarString(value)
+    if isinstance(value, dict):
+        mapping = CommentedMap()
+        for key, item in value.items():
+            mapping[key] = plain_scalar(item)
+        return mapping
+    if isinstance(value, (list, tuple)):
+        return CommentedSeq([plain_scalar(v) for v in value])
+    return value
+
+
+def get_path(doc: Any, keys: Sequence[str]) -> Any:
+    node = doc
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def set_path(doc: CommentedMap, keys: Sequence[str], value: Any) -> None:
+    """Set ``doc[k1][k2]...`` (creating mappings on the way). Mappings already there are
+    updated key by key, so comments on the keys that stay are kept."""
+    node = doc
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = CommentedMap()
+            node[key] = child
+        node = child
+    _merge(node, keys[-1], value)
+
+
+def _merge(node: CommentedMap, key: str, value: Any) -> None:
+    current = node.get(key)
+    if isinstance(current, dict) and isinstance(value, dict):
+        for old in [k for k in current if k not in value]:
+            del current[old]
+        for sub, item in value.items():
+            _merge(current, sub, item)
+    elif key not in node or current != value or isinstance(current, bool) != isinstance(value, bool):
+        node[key] = plain_scalar(value)
+
+
+def delete_path(doc: CommentedMap, keys: Sequence[str], prune: bool = True) -> bool:
+    """Remove ``doc[k1]...[kn]``; with ``prune`` the mappings left empty go too. True when found."""
+    parents: list[tuple[Any, str]] = []
+    node: Any = doc
+    for key in keys[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+            return False
+        parents.append((node, key))
+        node = node[key]
+    if not isinstance(node, dict) or keys[-1] not in node:
+        return False
+    del node[keys[-1]]
+    while prune and parents and not node:
+        parent, key = parents.pop()
+        del parent[key]
+        node = parent
+    return True
+
+
+class ConfigWriter:
+    """Read-modify-validate-write of one config file; one writer at a time per ``lock``."""
+
+    def __init__(self, path: Path, lock: threading.Lock | None = None) -> None:
+        self.path = Path(path)
+        self.lock = lock or threading.Lock()
+
+    def read(self) -> CommentedMap:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigWriteError(f"cannot read {self.path}: {exc.strerror or exc}", 409) from None
+        try:
+            doc = _yaml().load(text)
+        except RuamelError as exc:
+            raise ConfigWriteError(f"{self.path} is not valid YAML: {exc}", 409) from None
+        if not isinstance(doc, CommentedMap):
+            raise ConfigWriteError(f"{self.path} does not hold a mapping of keys", 409)
+        return doc
+
+    def update(self, change: Callable[[CommentedMap], None]) -> CamwatchConfig:
+        """Apply ``change`` to the document, validate, write; returns the new config."""
+        with self.lock:
+            doc = self.read()
+            change(doc)
+            buffer = io.StringIO()
+            _yaml().dump(doc, buffer)
+            text = buffer.getvalue()
+            config = self.validate(text)
+            self._write(text)
+        _LOGGER.info("configuration saved to %s", self.path)
+        return config
+
+    def validate(self, text: str) -> CamwatchConfig:
+        """The config camwatch would load from ``text`` (PyYAML, references resolved), or ConfigWriteError."""
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:  # the writer produced something PyYAML cannot read
+            raise ConfigWriteError(f"the new file would not be readable: {exc}", 400) from None
+        try:
+            return parse_config(raw, str(self.path))
+        except ConfigError as exc:
+            raise ConfigWriteError("the config would not be valid: " + "; ".join(exc.errors), 400, exc.errors) from None
+
+    def _write(self, text: str) -> None:
+        path = self.path
+        tmp = path.with_name(f".{path.name}.{token.token_hex(4)}.tmp")
+        try:
+            if path.exists():
+                shutil.copy2(path, path.with_name(path.name + ".bak"))
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if path.exists():
+                shutil.copymode(path, tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ConfigWriteError(f"cannot write {path}: {exc.strerror or exc}", 503) from None
+
+
+# ---------------------------------------------------------------------- secrets
+def secret_reference(path: Path) -> str:
+    return "${file:" + str(path) + "}"
+
+
+def referenced_file(value: Any) -> Path | None:
+    """The file of a value that is exactly ``${file:/path}``, else None."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("${file:") and text.endswith("}") and text.count("${") == 1:
+            return Path(text[7:-1]).expanduser()
+    return None
+
+
+def write_secret(directory: Path, stem: str, value: str) -> Path:
+    """Store ``value`` in a new file ``<directory>/<stem>-<random>`` (directory 0700, file 0600)."""
+    secrets.register(value)
+    directory = Path(directory)
+    try:
+        directory.mkdir(mode=SECRET_DIR_MODE, parents=True, exist_ok=True)
+        os.chmod(directory, SECRET_DIR_MODE)
+        path = directory / f"{stem}-{token.token_hex(4)}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise ConfigWriteError(f"cannot store the secret in {directory}: {exc.strerror or exc}", 503) from None
+    return path
+
+
+def remove_secret(directory: Path, path: Path | None) -> None:
+    """Delete a secret file written by ``write_secret`` (files elsewhere are the user's: left alone)."""
+    if path is None:
+        return
+    try:
+        if path.resolve().parent == Path(directory).resolve():
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        _LOGGER.warning("could not remove the old secret file %s: %s", path, exc.strerror or exc)

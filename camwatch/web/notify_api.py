@@ -1,0 +1,230 @@
+"""Notification destinations from the web UI (``/api/notify``): list, add or edit, delete, test.
+
+Changes go through the config writer: ``config.yml`` keeps its comments, the result is
+validated before it is written, and the running camwatch applies it at once. An address
+typed in the UI is stored in a 0600 file under ``<data dir>/secrets`` and the config refers
+to it with ``${file:...}``; no answer ever contains it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, jsonify
+from werkzeug.exceptions import BadRequest, NotFound
+
+from camwatch.config import CamwatchConfig
+from camwatch.config.notify import DESTINATION_NAME, NotifyDestination, check_apprise_url
+from camwatch.config.writer import (
+    ConfigWriteError,
+    ConfigWriter,
+    delete_path,
+    get_path,
+    referenced_file,
+    remove_secret,
+    secret_reference,
+    set_path,
+    write_secret,
+)
+from camwatch.notify.message import probe_text
+from camwatch.notify.sender import describe_url, send
+from camwatch.web.api import json_body
+from camwatch.web.auth import web_context
+from camwatch.web.context import WebContext
+
+_LOGGER = logging.getLogger(__name__)
+
+bp = Blueprint("notify", __name__, url_prefix="/api/notify")
+
+ANOMALY_LABELS = ("tamper", "loitering", "unusual_activity")
+_LISTS = ("cameras", "labels", "zones")
+_FLAGS = ("enabled", "only_armed", "attach_snapshot")
+_FIELDS = frozenset({"url", "min_interval", *_LISTS, *_FLAGS})
+MAX_URL_LENGTH = 2000
+MAX_ITEMS = 100
+
+
+def secrets_dir(ctx: WebContext) -> Any:
+    return ctx.data_dir / "secrets"
+
+
+def destination_json(ctx: WebContext, name: str, destination: NotifyDestination) -> dict[str, Any]:
+    data = destination.model_dump(mode="json", exclude={"url"})
+    return {"name": name, "service": describe_url(destination.url.get_secret_value()), **data,
+            "status": dict(ctx.state.notify.get(name) or {})}
+
+
+def choices(config: CamwatchConfig) -> dict[str, Any]:
+    labels: list[str] = []
+    zones: list[str] = []
+    for cam in config.cameras.values():
+        labels += [label for label in cam.objects.track if label not in labels]
+        zones += [zone for zone in cam.zones if zone not in zones]
+    return {
+        "cameras": [{"name": n, "display_name": c.name or n} for n, c in config.cameras.items()],
+        "labels": labels + [a for a in ANOMALY_LABELS if a not in labels],
+        "zones": zones,
+    }
+
+
+def notify_summary(ctx: WebContext) -> dict[str, Any]:
+    settings = ctx.config.notify
+    return {
+        "writable": ctx.config_path is not None,
+        "settings": settings.model_dump(mode="json", exclude={"destinations"}),
+        "destinations": [destination_json(ctx, n, d) for n, d in settings.destinations.items()],
+        "choices": choices(ctx.config),
+    }
+
+
+def _check_name(name: str) -> None:
+    if not DESTINATION_NAME.match(name):
+        raise BadRequest("the name must be 1-64 lower case letters, digits and _ (starting with a letter or digit)")
+
+
+def _check_body(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    unknown = set(body) - _FIELDS
+    if unknown:
+        raise BadRequest(f"unknown key(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(_FIELDS))})")
+    for key in _LISTS:
+        value = body.get(key)
+        if key in body and (not isinstance(value, list) or len(value) > MAX_ITEMS
+                            or not all(isinstance(v, str) for v in value)):
+            raise BadRequest(f"{key}: must be a list of at most {MAX_ITEMS} names")
+    for key in _FLAGS:
+        if key in body and not isinstance(body[key], bool):
+            raise BadRequest(f"{key}: must be true or false")
+    interval = body.get("min_interval")
+    if "min_interval" in body and (isinstance(interval, bool) or not isinstance(interval, (int, float))):
+        raise BadRequest("min_interval: must be a number of seconds")
+    url = body.get("url")
+    if url is not None and (not isinstance(url, str) or len(url) > MAX_URL_LENGTH):
+        raise BadRequest(f"url: must be a string of at most {MAX_URL_LENGTH} characters")
+    return body
+
+
+def _writer(ctx: WebContext) -> ConfigWriter:
+    if ctx.config_path is None:
+        raise ConfigWriteError("camwatch runs without a config file: destinations cannot be saved", 409)
+    return ConfigWriter(ctx.config_path, ctx.config_lock)
+
+
+def _apply(ctx: WebContext, config: CamwatchConfig) -> None:
+    ctx.config = config
+    if ctx.apply_config is not None:
+        ctx.apply_config(config)
+
+
+def save_destination(ctx: WebContext, name: str, body: Any) -> CamwatchConfig:
+    """Create or change a destination; a new ``url`` goes to a fresh 0600 file."""
+    _check_name(name)
+    body = _check_body(body)
+    url = (body.get("url") or "").strip()
+    existing = ctx.config.notify.destinations.get(name)
+    if existing is None and not url:
+        raise BadRequest("url: a new destination needs its Apprise URL")
+    if url:
+        try:
+            check_apprise_url(url)
+        except ValueError as exc:
+            raise BadRequest(f"url: {exc}") from None
+    fields = {k: v for k, v in body.items() if k != "url"}
+    writer = _writer(ctx)
+    new_file = write_secret(secrets_dir(ctx), f"notify-{name}", url) if url else None
+    old_reference: list[Any] = []
+
+    def change(doc: Any) -> None:
+        current = get_path(doc, ["notify", "destinations", name])
+        entry = {k: v for k, v in current.items()} if isinstance(current, dict) else {}
+        old_reference.append(entry.get("url"))
+        entry.update(fields)
+        if new_file is not None:
+            entry["url"] = secret_reference(new_file)
+        set_path(doc, ["notify", "destinations", name], entry)
+
+    try:
+        config = writer.update(change)
+    except BaseException:
+        remove_secret(secrets_dir(ctx), new_file)
+        raise
+    if new_file is not None and old_reference:
+        remove_secret(secrets_dir(ctx), referenced_file(old_reference[0]))
+    _LOGGER.info("notification destination %s saved", name)
+    _apply(ctx, config)
+    return config
+
+
+def delete_destination(ctx: WebContext, name: str) -> CamwatchConfig:
+    if name not in ctx.config.notify.destinations:
+        raise NotFound(f"no destination {name!r}")
+    old_reference: list[Any] = []
+
+    def change(doc: Any) -> None:
+        old_reference.append(get_path(doc, ["notify", "destinations", name, "url"]))
+        if not delete_path(doc, ["notify", "destinations", name]):
+            raise ConfigWriteError(f"destination {name!r} is not in {ctx.config_path}", 409)
+
+    config = _writer(ctx).update(change)
+    remove_secret(secrets_dir(ctx), referenced_file(old_reference[0]) if old_reference else None)
+    _LOGGER.info("notification destination %s deleted", name)
+    _apply(ctx, config)
+    return config
+
+
+def _write_error(exc: ConfigWriteError) -> Any:
+    return jsonify({"error": str(exc), "errors": exc.errors}), exc.status
+
+
+# ---------------------------------------------------------------------- routes
+@bp.get("")
+def summary() -> Any:
+    """Notification destinations (never their addresses), their delivery status and the choices for filters."""
+    return jsonify(notify_summary(web_context()))
+
+
+@bp.put("/destinations/<name>")
+def put_destination(name: str) -> Any:
+    """Add or change a destination: {"url"?, "enabled", "cameras", "labels", "zones", "only_armed", "attach_snapshot", "min_interval"}."""
+    ctx = web_context()
+    try:
+        config = save_destination(ctx, name, json_body())
+    except ConfigWriteError as exc:
+        return _write_error(exc)
+    return jsonify(destination_json(ctx, name, config.notify.destinations[name]))
+
+
+@bp.delete("/destinations/<name>")
+def remove_destination(name: str) -> Any:
+    """Delete a destination (and the file holding its address)."""
+    try:
+        delete_destination(web_context(), name)
+    except ConfigWriteError as exc:
+        return _write_error(exc)
+    return jsonify({"deleted": name})
+
+
+@bp.post("/test")
+def test_destination() -> Any:
+    """Send a test message now: {"name": saved destination} or {"url": typed address, "name"?}."""
+    ctx = web_context()
+    body = json_body()
+    if not isinstance(body, dict) or set(body) - {"name", "url"}:
+        raise BadRequest('the body must be {"name": "..."} or {"url": "..."}')
+    name = body.get("name") if isinstance(body.get("name"), str) else None
+    url = body.get("url").strip() if isinstance(body.get("url"), str) else ""
+    if not url:
+        destination = ctx.config.notify.destinations.get(name or "")
+        if destination is None:
+            raise NotFound(f"no destination {name!r}")
+        url = destination.url.get_secret_value()
+    else:
+        try:
+            check_apprise_url(url[:MAX_URL_LENGTH])
+        except ValueError as exc:
+            raise BadRequest(f"url: {exc}") from None
+    result = send(url, probe_text(name or "new destination"))
+    _LOGGER.info("test notification to %s: %s", name or "a new destination", "sent" if result.ok else result.error)
+    return jsonify({"ok": result.ok, "error": result.error, "service": describe_url(url)})

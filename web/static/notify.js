@@ -1,0 +1,182 @@
+// Notifications page: destinations from GET /api/notify, saved with PUT, removed with DELETE,
+// tried with POST /api/notify/test. Addresses are sent once and never come back from the server.
+"use strict";
+(function () {
+  var list = document.getElementById("destinations");
+  var empty = document.getElementById("no-destinations");
+  var form = document.getElementById("destination-form");
+  var nameInput = document.getElementById("dest-name");
+  var urlInput = document.getElementById("dest-url");
+  var title = document.getElementById("editor-title");
+  var cancel = document.getElementById("dest-cancel");
+  var formResult = document.getElementById("form-result");
+  var editing = null;  // name of the destination in the form, or null for a new one
+  var state = { destinations: [], choices: { cameras: [], labels: [], zones: [] } };
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function show(target, ok, message) {
+    target.hidden = false;
+    target.className = ok ? "ok-text" : "error";
+    target.textContent = message;
+  }
+
+  function summary(d) {
+    var parts = [];
+    parts.push(d.labels.length ? d.labels.join(", ") : "everything");
+    parts.push(d.cameras.length ? "on " + d.cameras.join(", ") : "on every camera");
+    if (d.zones.length) parts.push("in " + d.zones.join(", "));
+    parts.push(d.only_armed ? "when armed" : "armed or not");
+    return parts.join(" · ");
+  }
+
+  function fact(dl, label, value) {
+    dl.appendChild(el("dt", {}, label));
+    var dd = el("dd", {}, value);
+    dl.appendChild(dd);
+    return dd;
+  }
+
+  function card(d) {
+    var st = d.status || {};
+    var article = el("article", { "class": "card destination", "data-name": d.name });
+    var header = el("header");
+    header.appendChild(el("h2", {}, d.name));
+    var badge = !d.enabled ? ["off", "disabled"] : st.state === "failing" ? ["bad", "failing"] : st.state === "ok" ? ["ok", "working"] : ["idle", "nothing sent yet"];
+    header.appendChild(el("span", { "class": "badge " + badge[0], "data-field": "state" }, badge[1]));
+    article.appendChild(header);
+    var dl = el("dl", { "class": "facts" });
+    fact(dl, "Service", d.service);
+    fact(dl, "Sends", summary(d));
+    fact(dl, "Snapshot", d.attach_snapshot ? "attached (the picture leaves this device)" : "text only");
+    fact(dl, "Rate limit", d.min_interval > 0 ? "one per camera every " + d.min_interval + " s" : "none");
+    fact(dl, "Delivered", (st.sent || 0) + " sent · " + (st.failed || 0) + " failed · " + (st.held_back || 0) +
+      " held back · " + (st.retries || 0) + " retries").setAttribute("data-field", "counters");
+    if (st.last_error) {
+      fact(dl, "Last problem", camwatch.formatTime(st.last_error_time) + " · " + st.last_error).setAttribute("data-field", "last-error");
+    }
+    article.appendChild(dl);
+    var actions = el("div", { "class": "actions" });
+    [["edit", "Edit", ""], ["test", "Send test", ""], ["delete", "Delete", "danger"]].forEach(function (b) {
+      actions.appendChild(el("button", { type: "button", "data-action": b[0], "class": b[2] }, b[1]));
+    });
+    article.appendChild(actions);
+    article.appendChild(el("p", { "data-field": "result", role: "status", hidden: "" }));
+    return article;
+  }
+
+  function checkboxes(containerId, items, selected) {
+    var box = document.getElementById(containerId);
+    box.textContent = "";
+    items.forEach(function (item) {
+      var value = typeof item === "string" ? item : item.name;
+      var text = typeof item === "string" ? item.replace(/_/g, " ") : item.display_name;
+      var label = el("label", { "class": "check" });
+      var input = el("input", { type: "checkbox", value: value, "data-choice": containerId });
+      input.checked = selected.indexOf(value) >= 0;
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(" " + text));
+      box.appendChild(label);
+    });
+  }
+
+  function ticked(containerId) {
+    return Array.prototype.map.call(
+      document.querySelectorAll('#' + containerId + ' input:checked'), function (i) { return i.value; });
+  }
+
+  function fillForm(d) {
+    editing = d ? d.name : null;
+    title.textContent = d ? "Edit " + d.name : "Add a destination";
+    nameInput.value = d ? d.name : "";
+    nameInput.readOnly = !!d;
+    urlInput.value = "";
+    urlInput.required = !d;
+    urlInput.placeholder = d ? "leave empty to keep the current address" : "ntfy://my-secret-topic";
+    checkboxes("choice-cameras", state.choices.cameras, d ? d.cameras : []);
+    checkboxes("choice-labels", state.choices.labels, d ? d.labels : []);
+    checkboxes("choice-zones", state.choices.zones, d ? d.zones : []);
+    document.getElementById("zones-set").hidden = !state.choices.zones.length;
+    document.getElementById("dest-only-armed").checked = d ? d.only_armed : true;
+    document.getElementById("dest-attach").checked = d ? d.attach_snapshot : false;
+    document.getElementById("dest-interval").value = d ? d.min_interval : 60;
+    document.getElementById("dest-enabled").checked = d ? d.enabled : true;
+    cancel.hidden = !d;
+  }
+
+  async function load() {
+    state = await camwatch.api("GET", "/api/notify");
+    list.querySelectorAll("article.destination").forEach(function (a) { a.remove(); });
+    state.destinations.forEach(function (d) { list.appendChild(card(d)); });
+    empty.hidden = state.destinations.length > 0;
+    if (!editing) fillForm(null);
+  }
+
+  async function test(body, target) {
+    show(target, true, "Sending…");
+    try {
+      var answer = await camwatch.api("POST", "/api/notify/test", body);
+      if (answer.ok) show(target, true, "Sent: check that it arrived.");
+      else show(target, false, "Not delivered: " + answer.error);
+    } catch (err) {
+      show(target, false, err.message);
+    }
+  }
+
+  list.addEventListener("click", async function (event) {
+    var button = event.target.closest("button[data-action]");
+    if (!button) return;
+    var article = button.closest("article.destination");
+    var name = article.getAttribute("data-name");
+    var result = article.querySelector('[data-field="result"]');
+    var action = button.getAttribute("data-action");
+    if (action === "edit") {
+      fillForm(state.destinations.find(function (d) { return d.name === name; }));
+      form.scrollIntoView({ behavior: "smooth" });
+    } else if (action === "test") {
+      await test({ name: name }, result);
+    } else if (action === "delete" && window.confirm("Delete the destination " + name + "?")) {
+      try {
+        await camwatch.api("DELETE", "/api/notify/destinations/" + encodeURIComponent(name));
+        if (editing === name) fillForm(null);
+        await load();
+      } catch (err) { show(result, false, err.message); }
+    }
+  });
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    var name = nameInput.value.trim();
+    var body = {
+      cameras: ticked("choice-cameras"), labels: ticked("choice-labels"), zones: ticked("choice-zones"),
+      only_armed: document.getElementById("dest-only-armed").checked,
+      attach_snapshot: document.getElementById("dest-attach").checked,
+      min_interval: Number(document.getElementById("dest-interval").value || 0),
+      enabled: document.getElementById("dest-enabled").checked,
+    };
+    if (urlInput.value.trim()) body.url = urlInput.value.trim();
+    try {
+      await camwatch.api("PUT", "/api/notify/destinations/" + encodeURIComponent(name), body);
+      editing = null;
+      await load();
+      show(formResult, true, "Saved " + name + ": in use now.");
+    } catch (err) {
+      show(formResult, false, err.message);
+    }
+  });
+
+  document.getElementById("dest-test").addEventListener("click", function () {
+    var url = urlInput.value.trim();
+    if (url) test({ url: url, name: nameInput.value.trim() || "new destination" }, formResult);
+    else if (editing) test({ name: editing }, formResult);
+    else show(formResult, false, "Type the address first.");
+  });
+  cancel.addEventListener("click", function () { fillForm(null); formResult.hidden = true; });
+
+  load().catch(function (err) { show(formResult, false, "Could not load the destinations: " + err.message); });
+})();
