@@ -101,6 +101,10 @@ class Subscriber:
         self.client.loop_stop()
 
 
+#: The node name the MQTT tests give camwatch (its topics are ``camwatch/node1/…``).
+NODE = "node1"
+
+
 def make_config(port: int, cameras: dict[str, Any] | None = None, **mqtt: Any) -> CamwatchConfig:
     cameras = cameras or {
         "front": {
@@ -112,7 +116,7 @@ def make_config(port: int, cameras: dict[str, Any] | None = None, **mqtt: Any) -
     }
     settings: dict[str, Any] = {"enabled": True, "host": "127.0.0.1", "port": port, "reconnect_min": 1,
                                 "reconnect_max": 2, "motion_off_delay": 0.5, **mqtt}  # fmt: skip
-    return CamwatchConfig.model_validate({"cameras": cameras, "mqtt": settings})
+    return CamwatchConfig.model_validate({"cameras": cameras, "mqtt": settings, "node": {"name": NODE}})
 
 
 def make_control(config: CamwatchConfig, data_dir: Path) -> ControlState:

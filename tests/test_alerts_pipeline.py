@@ -54,6 +54,7 @@ def run_clip(root: Path, broker: MosquittoBroker, alerts: dict[str, Any], switch
         "web": {"enabled": False},
         "alerts": {"unusual": {"enabled": False}, **alerts},
         "mqtt": {"enabled": True, "host": "127.0.0.1", "port": broker.port, "motion_off_delay": 0},
+        "node": {"name": "node1"},
         "cameras": {"hall": {"url": str(CLIP), "source": {"realtime": False}, "objects": {"track": ["person"]}}},
     })  # fmt: skip
     root.mkdir(parents=True)
@@ -72,9 +73,9 @@ def run_clip(root: Path, broker: MosquittoBroker, alerts: dict[str, Any], switch
         time.sleep(0.3)  # the subscriber's last deliveries
         return Run(
             stored=stored,
-            mqtt_events=[m.json() for m in sub.on("camwatch/events")],
-            alerts=[m.json() for m in sub.on("camwatch/hall/alerts")],
-            motion=[m.payload for m in sub.on("camwatch/hall/motion") if not m.retain],  # live, not last run's
+            mqtt_events=[m.json() for m in sub.on("camwatch/node1/events")],
+            alerts=[m.json() for m in sub.on("camwatch/node1/hall/alerts")],
+            motion=[m.payload for m in sub.on("camwatch/node1/hall/motion") if not m.retain],  # live, not last run's
             frames=app.workers["hall"].frames_processed,
             detector_calls=app.pipelines["hall"].detector_calls,
         )

@@ -18,7 +18,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     # plain facts and helpers that know nothing of cameras
     ("camwatch", "camwatch.const", "camwatch.secrets", "camwatch.ids", "camwatch.geometry", "camwatch.atomic",
      "camwatch.state", "camwatch.datafiles", "camwatch.names", "camwatch.setup_code",
-     "camwatch.cpu"),
+     "camwatch.cpu", "camwatch.node"),
     # configuration, runtime switches, file locations, logging, the model manager
     ("camwatch.models",),  # the model manifest and files (config checks model names against it)
     ("camwatch.config", "camwatch.control", "camwatch.paths", "camwatch.logsetup"),
@@ -26,6 +26,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("camwatch.motion", "camwatch.track"),  # where things move, what they are, which zone
     ("camwatch.events", "camwatch.faces"),  # events, the stage protocol; faces on people
     ("camwatch.anomaly", "camwatch.comms", "camwatch.notify"),  # anomalies as events; results out (MQTT, notifications)
+    ("camwatch.fleet",),  # many nodes on one broker: fleet status, signed over-the-air model updates
     ("camwatch.pipeline", "camwatch.web", "camwatch.service"),  # a camera's chain; the web UI; systemd, doctor
     ("camwatch.app",),  # the life cycle
     ("camwatch.cli",),

@@ -73,6 +73,7 @@ def write_config(path: Path, data_dir: Path, cameras: dict[str, Any], **extra: A
         "data_dir": str(data_dir),
         "detector": {"model_path": str(SSD_MODEL)},
         "faces": {"enabled": False},
+        "node": {"name": "node1"},
         "cameras": cameras,
         **extra,
     }
@@ -99,7 +100,7 @@ def test_zone_drawn_at_run_time_gives_entry_loitering_overlay_and_entities(tmp_p
         web={"enabled": True, "host": "127.0.0.1", "port": port},
         mqtt={"enabled": True, "host": "127.0.0.1", "port": broker.port, "reconnect_min": 1, "reconnect_max": 2},
     )  # fmt: skip
-    sub = Subscriber(broker.port, ["homeassistant/#", "camwatch/room/#"])
+    sub = Subscriber(broker.port, ["homeassistant/#", "camwatch/node1/room/#"])
     app = Camwatch(load_config(config_path), config_path=config_path, data_dir=tmp_path / "data",
                    start_time=time.time() - 3600)  # fmt: skip
     recorder = Recorder(app)
@@ -109,7 +110,7 @@ def test_zone_drawn_at_run_time_gives_entry_loitering_overlay_and_entities(tmp_p
         client = app.web.app.test_client()
         csrf = setup_and_login(client)
         first = recorder.wait(lambda ms: next((m.event for m in ms if m.type == "new"), None), 120, "visitor 1")
-        sub.wait_for(lambda: sub.on("homeassistant/event/camwatch_room/alert/config"), what="discovery")
+        sub.wait_for(lambda: sub.on("homeassistant/event/camwatch_node1_room/alert/config"), what="discovery")
         assert not [m for m in sub.messages if "zone_table" in m.topic]
 
         # The zone editor saves the drawn zone (relative coordinates) with loitering after 8 s.
@@ -142,15 +143,15 @@ def test_zone_drawn_at_run_time_gives_entry_loitering_overlay_and_entities(tmp_p
         assert all(e.start_time > applied_at for e in loitering.values())
 
         # Home Assistant got the new zone's entities, and its count went up and down.
-        for topic in ("homeassistant/switch/camwatch_room/zone_table/config",
-                      "homeassistant/sensor/camwatch_room/zone_table_count/config"):
+        for topic in ("homeassistant/switch/camwatch_node1_room/zone_table/config",
+                      "homeassistant/sensor/camwatch_node1_room/zone_table_count/config"):
             config = sub.wait_for(lambda t=topic: sub.last(t), what=topic).json()
             assert config["unique_id"].endswith("zone_table") or "zone_table" in config["unique_id"]
-        counts = [m.payload for m in sub.on("camwatch/room/zones/table/objects/person")]
+        counts = [m.payload for m in sub.on("camwatch/node1/room/zones/table/objects/person")]
         assert b"1" in counts and b"0" in counts, counts
-        late = Subscriber(broker.port, ["camwatch/room/zones/table/state"])  # the switch state is retained
+        late = Subscriber(broker.port, ["camwatch/node1/room/zones/table/state"])  # the switch state is retained
         try:
-            state = late.wait_for(lambda: late.last("camwatch/room/zones/table/state"), what="zone switch state")
+            state = late.wait_for(lambda: late.last("camwatch/node1/room/zones/table/state"), what="zone switch state")
             assert state.payload == b"ON" and state.retain
         finally:
             late.close()
@@ -174,7 +175,7 @@ def test_camera_set_follows_the_config(tmp_path: Path, broker) -> None:
         porch_event = recorder.wait(
             lambda ms: next((m.event for m in ms if m.type == "new" and m.event.camera == "porch"), None), 60, "porch"
         )
-        sub.wait_for(lambda: sub.last("homeassistant/switch/camwatch_porch/detect/config"), what="porch entities")
+        sub.wait_for(lambda: sub.last("homeassistant/switch/camwatch_node1_porch/detect/config"), what="porch entities")
         hall_worker, hall_tracker = app.workers["hall"], app.pipelines["hall"].tracker
 
         # porch removed, yard added, hall given a zone over the whole view
@@ -195,9 +196,9 @@ def test_camera_set_follows_the_config(tmp_path: Path, broker) -> None:
         recorder.wait(lambda ms: any(m.event.camera == "hall" and "floor" in m.event.zones_entered for m in ms),
                       60, "hall zone entry")  # fmt: skip
         # Home Assistant: porch's entities are removed, yard's and hall's zone appear
-        sub.wait_for(lambda: sub.last("homeassistant/switch/camwatch_yard/detect/config"), what="yard entities")
-        sub.wait_for(lambda: sub.last("homeassistant/switch/camwatch_hall/zone_floor/config"), what="hall zone")
-        removed = sub.wait_for(lambda: (m := sub.last("homeassistant/switch/camwatch_porch/detect/config"))
+        sub.wait_for(lambda: sub.last("homeassistant/switch/camwatch_node1_yard/detect/config"), what="yard entities")
+        sub.wait_for(lambda: sub.last("homeassistant/switch/camwatch_node1_hall/zone_floor/config"), what="hall zone")
+        removed = sub.wait_for(lambda: (m := sub.last("homeassistant/switch/camwatch_node1_porch/detect/config"))
                                and m.payload == b"" and m, what="porch entity removal")  # fmt: skip
         assert removed.payload == b""
     finally:

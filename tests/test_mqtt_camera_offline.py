@@ -21,7 +21,7 @@ from tests.support.mosquitto import MosquittoBroker
 from tests.support.rtsp import RtspServer
 
 CAMERA = "gate"
-DISCOVERY = f"homeassistant/+/camwatch_{CAMERA}/+/config"
+DISCOVERY = f"homeassistant/+/camwatch_node1_{CAMERA}/+/config"
 
 
 def _app(broker: MosquittoBroker, url: str, data_dir: Path) -> Camwatch:
@@ -30,6 +30,7 @@ def _app(broker: MosquittoBroker, url: str, data_dir: Path) -> Camwatch:
         "faces": {"enabled": False},
         "web": {"enabled": False},
         "mqtt": {"enabled": True, "host": "127.0.0.1", "port": broker.port, "reconnect_min": 1, "reconnect_max": 2},
+        "node": {"name": "node1"},
         "cameras": {CAMERA: {
             "url": url,
             "source": {"open_timeout": 3, "read_timeout": 2, "reconnect_min": 0.5, "reconnect_max": 2},
@@ -42,12 +43,12 @@ def _app(broker: MosquittoBroker, url: str, data_dir: Path) -> Camwatch:
 
 
 def _offline_alerts(sub: Subscriber) -> list[dict[str, Any]]:
-    alerts = [m.json() for m in sub.on(f"camwatch/{CAMERA}/alerts")]
+    alerts = [m.json() for m in sub.on(f"camwatch/node1/{CAMERA}/alerts")]
     return [a for a in alerts if a["event_type"] == "tamper" and a.get("subtype") == "offline"]
 
 
 def _entity(sub: Subscriber, component: str, key: str) -> dict[str, Any]:
-    found = sub.last(f"homeassistant/{component}/camwatch_{CAMERA}/{key}/config")
+    found = sub.last(f"homeassistant/{component}/camwatch_node1_{CAMERA}/{key}/config")
     assert found is not None, f"no discovery config for {component} {key}"
     return found.json()
 
@@ -68,7 +69,7 @@ def test_a_cut_camera_alerts_in_home_assistant_every_time(
     app = _app(mosquitto_broker, camera.url, data_dir)
     app.start()
     try:
-        status = f"camwatch/{CAMERA}/status"
+        status = f"camwatch/node1/{CAMERA}/status"
         sub.wait_payload(status, "online", timeout=30)
         alert, tamper = _entity(sub, "event", "alert"), _entity(sub, "binary_sensor", "tamper")
         connectivity = _entity(sub, "binary_sensor", "connectivity")
@@ -84,11 +85,11 @@ def test_a_cut_camera_alerts_in_home_assistant_every_time(
         assert ha_available(alert, _last(sub)), alert["availability"]
         assert ha_available(tamper, _last(sub)), tamper["availability"]
         assert first["event_type"] in alert["event_types"] and first["camera"] == CAMERA
-        sub.wait_for(lambda: (sub.last(f"camwatch/{CAMERA}/tamper").json() or {}).get("active"), 10, "tamper ON")
+        sub.wait_for(lambda: (sub.last(f"camwatch/node1/{CAMERA}/tamper").json() or {}).get("active"), 10, "tamper ON")
 
         camera.restart()
         sub.wait_payload(status, "online", timeout=30)
-        sub.wait_for(lambda: not sub.last(f"camwatch/{CAMERA}/tamper").json()["active"], 10, "tamper OFF")
+        sub.wait_for(lambda: not sub.last(f"camwatch/node1/{CAMERA}/tamper").json()["active"], 10, "tamper OFF")
         back = time.monotonic()
         camera.kill()  # cut again well within the 60 s cooldown
         alerts = sub.wait_for(lambda: len(_offline_alerts(sub)) >= 2 and _offline_alerts(sub), 20, "a second alert")

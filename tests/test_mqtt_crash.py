@@ -63,6 +63,7 @@ def _config(path: Path, port: int, dark: Path) -> Path:
         "faces": {"enabled": False},
         "web": {"enabled": False},
         "mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, "reconnect_min": 1, "reconnect_max": 2},
+        "node": {"name": "node1"},
         "cameras": {
             "door": {"url": str(PEOPLE), "source": live, "objects": {"track": ["person"]}},
             "cellar": {"url": str(dark), "source": live, "objects": {"track": ["person"]}},
@@ -94,7 +95,7 @@ class Run:
 def _messages(sub: Subscriber) -> list[dict[str, Any]]:
     """Event messages, each once (QoS 1 may repeat one): deduplicated by (id, type, seq)."""
     seen: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for message in sub.on("camwatch/events"):
+    for message in sub.on("camwatch/node1/events"):
         data = message.json()
         seen.setdefault((data["event"]["id"], data["type"], data["event"]["seq"]), data)
     return list(seen.values())
@@ -143,7 +144,7 @@ def test_sigkill_and_restart_close_every_event_and_leave_no_stale_state(
     assert any(e["label"] == "person" for e in left_open.values()), left_open
 
     # camwatch is dead: the node and every camera read offline (last wills), nothing online
-    status = ["camwatch/available", "camwatch/door/status", "camwatch/cellar/status"]
+    status = ["camwatch/node1/available", "camwatch/node1/door/status", "camwatch/node1/cellar/status"]
     sub.wait_for(lambda: all(sub.last(t) and sub.last(t).payload == b"offline" for t in status), 15, "wills")
     assert set(_retained(broker.port, status).values()) == {b"offline"}
 
@@ -163,7 +164,7 @@ def test_sigkill_and_restart_close_every_event_and_leave_no_stale_state(
             if started["subtype"] == "view_dark":
                 # as long as the dark view lasted (to its last update before the kill), not zero
                 assert end["end_time"] - end["start_time"] >= 2 * UPDATE_INTERVAL, end
-        alerted = [a.json()["event_id"] for cam in ("door", "cellar") for a in sub.on(f"camwatch/{cam}/alerts")]
+        alerted = [a.json()["event_id"] for cam in ("door", "cellar") for a in sub.on(f"camwatch/node1/{cam}/alerts")]
         assert len(alerted) == len(set(alerted)), "an event alerted twice"
 
         # a clean stop while a dark view is open again
@@ -174,17 +175,17 @@ def test_sigkill_and_restart_close_every_event_and_leave_no_stale_state(
     finally:
         second.close()
     assert "Traceback" not in second.text() and "terminate called" not in second.text()
-    sub.wait_payload("camwatch/available", "stopped", timeout=10)
+    sub.wait_payload("camwatch/node1/available", "stopped", timeout=10)
     final = _messages(sub)
     assert not _open(final), _open(final)
     stop_reasons = {m["event"]["end_reason"] for m in final
                     if m["type"] == "end" and m["event"]["end_reason"] not in (RESTARTED, "gone", "recovered")}
     assert stop_reasons == {END_REASON_STOPPED}, stop_reasons
-    onlines = [m for m in sub.on("camwatch/available") if m.payload == b"online"]
+    onlines = [m for m in sub.on("camwatch/node1/available") if m.payload == b"online"]
     assert len(onlines) == 2, "online once per run"
-    retained = _retained(broker.port, [*status, "camwatch/door/objects/person", "camwatch/cellar/tamper"])
-    assert retained["camwatch/available"] == b"stopped"
-    assert retained["camwatch/door/status"] == retained["camwatch/cellar/status"] == b"offline"
-    assert retained["camwatch/door/objects/person"] == b"0"
-    assert b'"active":false' in retained["camwatch/cellar/tamper"]
+    retained = _retained(broker.port, [*status, "camwatch/node1/door/objects/person", "camwatch/node1/cellar/tamper"])
+    assert retained["camwatch/node1/available"] == b"stopped"
+    assert retained["camwatch/node1/door/status"] == retained["camwatch/node1/cellar/status"] == b"offline"
+    assert retained["camwatch/node1/door/objects/person"] == b"0"
+    assert b'"active":false' in retained["camwatch/node1/cellar/tamper"]
     sub.close()

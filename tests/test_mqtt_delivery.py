@@ -84,7 +84,7 @@ def _wait_all(sub: Subscriber, produced: list[Event], timeout: float = 30.0) -> 
 
     def received() -> list[tuple[str, str]]:
         seen: list[tuple[str, str]] = []
-        for m in sub.on("camwatch/events"):
+        for m in sub.on("camwatch/node1/events"):
             data = m.json()
             key = (data["event"]["id"], data["type"])
             if key not in seen:  # QoS 1 may duplicate: ids make that harmless
@@ -103,7 +103,7 @@ def _assert_in_order(received: list[tuple[str, str]], produced: list[Event]) -> 
 def test_broker_outage_loses_nothing_and_keeps_order(persistent_broker: MosquittoBroker, data_dir: Path) -> None:
     config = make_config(persistent_broker.port)
     state = make_state(config)
-    sub = Subscriber(persistent_broker.port, ["camwatch/events"], persistent=True)
+    sub = Subscriber(persistent_broker.port, ["camwatch/node1/events"], persistent=True)
     sink = MqttSink(config, state, make_control(config, data_dir), data_dir)
     sink.start()
     produced: list[Event] = []
@@ -125,7 +125,7 @@ def test_broker_outage_loses_nothing_and_keeps_order(persistent_broker: Mosquitt
 def test_outage_with_camwatch_restart_in_between(persistent_broker: MosquittoBroker, data_dir: Path) -> None:
     config = make_config(persistent_broker.port)
     state = make_state(config)
-    sub = Subscriber(persistent_broker.port, ["camwatch/events", "camwatch/available"], persistent=True)
+    sub = Subscriber(persistent_broker.port, ["camwatch/node1/events", "camwatch/node1/available"], persistent=True)
     first = MqttSink(config, state, make_control(config, data_dir), data_dir)
     first.start()
     produced: list[Event] = []
@@ -145,9 +145,9 @@ def test_outage_with_camwatch_restart_in_between(persistent_broker: MosquittoBro
     persistent_broker.start()
     _produce(second, 0.5, produced)
     _assert_in_order(_wait_all(sub, produced), produced)
-    sub.wait_payload("camwatch/available", "online")
+    sub.wait_payload("camwatch/node1/available", "online")
     second.stop()
-    sub.wait_payload("camwatch/available", "stopped")
+    sub.wait_payload("camwatch/node1/available", "stopped")
     sub.close()
 
 
@@ -215,13 +215,13 @@ def test_tls_untrusted_certificate_refused_and_trusted_ca_works(data_dir: Path, 
         good = make_config(broker.tls_port, username="cam", password=PASSWORD, ca_file=str(broker.ca_path),
                            protocol="5")  # fmt: skip
         state2 = make_state(good)
-        sub = Subscriber(broker.port, ["camwatch/events"], auth=("cam", PASSWORD))
+        sub = Subscriber(broker.port, ["camwatch/node1/events"], auth=("cam", PASSWORD))
         sink2 = MqttSink(good, state2, make_control(good, data_dir), data_dir)
         sink2.start()
         _wait_state(state2, "connected", lambda v: v is True)
         event = person_event()
         sink2.handle(TOPIC_EVENT, message("new", event))
-        got = sub.wait_for(lambda: sub.on("camwatch/events"), what="event over TLS + MQTT 5")
+        got = sub.wait_for(lambda: sub.on("camwatch/node1/events"), what="event over TLS + MQTT 5")
         assert got[0].json()["event"]["id"] == event.id
         sink2.stop()
         sub.close()
@@ -251,13 +251,13 @@ def test_mutual_tls_client_certificate(data_dir: Path) -> None:
 
         good = make_config(broker.tls_port, **common, cert_file=str(broker.client_cert), key_file=str(broker.client_key))
         state = make_state(good)
-        sub = Subscriber(broker.port, ["camwatch/events"], auth=("cam", PASSWORD))
+        sub = Subscriber(broker.port, ["camwatch/node1/events"], auth=("cam", PASSWORD))
         sink = MqttSink(good, state, make_control(good, data_dir), data_dir)
         sink.start()
         _wait_state(state, "connected", lambda v: v is True)
         event = person_event()
         sink.handle(TOPIC_EVENT, message("new", event))
-        got = sub.wait_for(lambda: sub.on("camwatch/events"), what="event over mutual TLS")
+        got = sub.wait_for(lambda: sub.on("camwatch/node1/events"), what="event over mutual TLS")
         assert got[0].json()["event"]["id"] == event.id
         sink.stop()
         sub.close()

@@ -85,6 +85,7 @@ def _config(port: int, cameras: dict[str, Any], **mqtt: Any) -> CamwatchConfig:
         "detector": {"model_path": str(SSD_MODEL)},
         "faces": {"enabled": False},
         "web": {"enabled": False},
+        "node": {"name": "node1"},
         "mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, "reconnect_min": 1, "reconnect_max": 2,
                  "motion_off_delay": 0.5, "stats_interval": 1, **mqtt},
         "cameras": cameras,
@@ -130,7 +131,7 @@ def _key(data: dict[str, Any]) -> EventKey:
 def _received_events(sub: Subscriber) -> list[EventKey]:
     """Every ``camwatch/events`` message, first copy only (QoS 1 may deliver one twice)."""
     seen: list[EventKey] = []
-    for message in sub.on("camwatch/events"):
+    for message in sub.on("camwatch/node1/events"):
         key = _key(message.json())
         if key not in seen:
             seen.append(key)
@@ -176,11 +177,11 @@ def test_clip_through_pipeline_publishes_documented_payloads(
     recorder = BusRecorder(app)
     app.start()
     try:
-        sub.wait_payload("camwatch/available", "online")
+        sub.wait_payload("camwatch/node1/available", "online")
         assert app.wait(120), "the clip did not finish"
     finally:
         app.stop()
-    sub.wait_payload("camwatch/available", "stopped")
+    sub.wait_payload("camwatch/node1/available", "stopped")
 
     # events: ids as in the store, new → update → end, in the order the pipeline made them
     stored = _store_events(data_dir)
@@ -191,7 +192,7 @@ def test_clip_through_pipeline_publishes_documented_payloads(
     assert {i for i, _t, _m in received} == set(stored)
     _assert_lifecycle(received, set(stored))
     assert any(t == "update" for _i, t, _m in received)
-    for message in sub.on("camwatch/events"):
+    for message in sub.on("camwatch/node1/events"):
         data = message.json()
         assert not message.retain and data["type"] in {"new", "update", "end"}
         event = data["event"]
@@ -200,50 +201,50 @@ def test_clip_through_pipeline_publishes_documented_payloads(
         if data["type"] == "end":
             assert event["end_time"] >= event["start_time"] and event["end_reason"]
             assert event["end_time"] == pytest.approx(stored[event["id"]].end_time, abs=1e-3)
-    alerts = [m.json() for m in sub.on("camwatch/hall/alerts")]
+    alerts = [m.json() for m in sub.on("camwatch/node1/hall/alerts")]
     assert {a["event_id"] for a in alerts if a["event_type"] == "person"} == by_camera["hall"]
 
     for cam in ("hall", "lobby"):
         # counts (retained state): someone was seen, and the room is empty at the end
-        objects = [json.loads(p) for p in _payloads(sub, f"camwatch/{cam}/objects")]
+        objects = [json.loads(p) for p in _payloads(sub, f"camwatch/node1/{cam}/objects")]
         assert {"person": 1} in objects and objects[-1] == {}
-        person = _payloads(sub, f"camwatch/{cam}/objects/person")
+        person = _payloads(sub, f"camwatch/node1/{cam}/objects/person")
         assert b"1" in person and person[-1] == b"0"
-        zone = _payloads(sub, f"camwatch/{cam}/zones/room/objects/person")
+        zone = _payloads(sub, f"camwatch/node1/{cam}/zones/room/objects/person")
         assert b"1" in zone and zone[-1] == b"0"
-        assert _payloads(sub, f"camwatch/{cam}/zones/room/objects/all")[-1] == b"0"
+        assert _payloads(sub, f"camwatch/node1/{cam}/zones/room/objects/all")[-1] == b"0"
         # motion ON / OFF, camera status, stats
-        motion = _payloads(sub, f"camwatch/{cam}/motion")
+        motion = _payloads(sub, f"camwatch/node1/{cam}/motion")
         assert b"ON" in motion and motion[-1] == b"OFF"
-        assert b"online" in _payloads(sub, f"camwatch/{cam}/status")
-        stats = sub.last(f"camwatch/{cam}/stats")
+        assert b"online" in _payloads(sub, f"camwatch/node1/{cam}/status")
+        stats = sub.last(f"camwatch/node1/{cam}/stats")
         assert stats is not None and stats.json()["fps"] is not None
-        assert all(m.retain is False for m in sub.on(f"camwatch/{cam}/alerts"))
-    assert set(sub.last("camwatch/stats").json()) >= {"uptime", "cpu_percent", "memory_mb", "cameras", "mqtt"}
+        assert all(m.retain is False for m in sub.on(f"camwatch/node1/{cam}/alerts"))
+    assert set(sub.last("camwatch/node1/stats").json()) >= {"uptime", "cpu_percent", "memory_mb", "cameras", "mqtt"}
     sub.close()
 
     # retained: a late subscriber sees availability, discovery and the final state at once
     late = Subscriber(broker.port, ["camwatch/#", "homeassistant/#"])
-    late.wait_for(lambda: late.last("camwatch/hall/motion"), what="retained state")
+    late.wait_for(lambda: late.last("camwatch/node1/hall/motion"), what="retained state")
     time.sleep(0.5)
     assert all(m.retain for m in late.messages)
-    assert late.last("camwatch/available").payload == b"stopped"
-    assert late.last("camwatch/hall/objects/person").payload == b"0"
-    assert not late.on("camwatch/events"), "events must not be retained"
+    assert late.last("camwatch/node1/available").payload == b"stopped"
+    assert late.last("camwatch/node1/hall/objects/person").payload == b"0"
+    assert not late.on("camwatch/node1/events"), "events must not be retained"
     configs = {m.topic: m.json() for m in late.messages if m.topic.startswith("homeassistant/")}
     for cam in ("hall", "lobby"):
-        mine = {t: c for t, c in configs.items() if f"/camwatch_{cam}/" in t}
-        assert f"homeassistant/binary_sensor/camwatch_{cam}/person_occupancy/config" in mine
-        assert f"homeassistant/binary_sensor/camwatch_{cam}/motion/config" in mine
-        assert f"homeassistant/event/camwatch_{cam}/alert/config" in mine
+        mine = {t: c for t, c in configs.items() if f"/camwatch_node1_{cam}/" in t}
+        assert f"homeassistant/binary_sensor/camwatch_node1_{cam}/person_occupancy/config" in mine
+        assert f"homeassistant/binary_sensor/camwatch_node1_{cam}/motion/config" in mine
+        assert f"homeassistant/event/camwatch_node1_{cam}/alert/config" in mine
         assert all(c["unique_id"] and c["device"]["identifiers"] for c in mine.values())
-    assert "homeassistant/image/camwatch_hall/snapshot/config" in configs
-    assert not any(t.startswith("homeassistant/image/camwatch_lobby/") for t in configs)
+    assert "homeassistant/image/camwatch_node1_hall/snapshot/config" in configs
+    assert not any(t.startswith("homeassistant/image/camwatch_node1_lobby/") for t in configs)
 
     # results only: JPEG bytes appear solely on the opted-in camera's snapshot topics
     everything = [*_all_messages(sub), *late.messages]
     with_jpeg = {m.topic for m in everything if JPEG_MAGIC in m.payload}
-    assert with_jpeg == {"camwatch/hall/snapshot", "camwatch/hall/person/snapshot"}
+    assert with_jpeg == {"camwatch/node1/hall/snapshot", "camwatch/node1/hall/person/snapshot"}
     for topic in with_jpeg:
         image = cv2.imdecode(np.frombuffer(late.last(topic).payload, np.uint8), cv2.IMREAD_COLOR)
         assert image is not None and image.shape[0] == SNAPSHOT_HEIGHT and 10 < image.shape[1] < 768
@@ -258,7 +259,7 @@ def _all_messages(sub: Subscriber) -> list[Received]:
 def test_broker_outage_during_real_time_clip_loses_nothing(
     broker: MosquittoBroker, clips: dict[str, Path], data_dir: Path
 ) -> None:
-    sub = Subscriber(broker.port, ["camwatch/events", "camwatch/available"], persistent=True)
+    sub = Subscriber(broker.port, ["camwatch/node1/events", "camwatch/node1/available"], persistent=True)
     config = _config(broker.port, {"hall": _camera(clips["outage"], True)})
     app = Camwatch(config, data_dir=data_dir, with_web=False)
     recorder = BusRecorder(app)
@@ -281,14 +282,14 @@ def test_broker_outage_during_real_time_clip_loses_nothing(
     assert received == recorder.keys, "every event message, in the order produced"
     assert {i for i, _t, _m in received} == set(stored)
     _assert_lifecycle(received, set(stored))
-    sub.wait_payload("camwatch/available", "stopped")
+    sub.wait_payload("camwatch/node1/available", "stopped")
     sub.close()
 
 
 def test_outage_with_camwatch_restart_delivers_first_run_events(
     broker: MosquittoBroker, clips: dict[str, Path], data_dir: Path
 ) -> None:
-    sub = Subscriber(broker.port, ["camwatch/events", "camwatch/available"], persistent=True)
+    sub = Subscriber(broker.port, ["camwatch/node1/events", "camwatch/node1/available"], persistent=True)
     config = _config(broker.port, {"hall": _camera(clips["outage"], True)})
     first = Camwatch(config, data_dir=data_dir, with_web=False)
     first_run = BusRecorder(first)
@@ -310,7 +311,7 @@ def test_outage_with_camwatch_restart_delivers_first_run_events(
     try:
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down)))
         broker.start()
-        sub.wait_payload("camwatch/available", "online", timeout=15)
+        sub.wait_payload("camwatch/node1/available", "online", timeout=15)
         _wait_delivered(sub, first_run.keys)
     finally:
         second.stop()

@@ -45,29 +45,29 @@ def test_a_retained_command_does_not_replay_and_saved_state_wins(broker, data_di
     control = make_control(config, data_dir)
     control.set(None, "armed", True)  # the owner armed camwatch: saved in control.json
     control.set("front", "snapshots", True)
-    _mosquitto_pub(broker, "camwatch/armed/set", "OFF", "-r")  # any broker client, retained
-    _mosquitto_pub(broker, "camwatch/front/snapshots/set", "OFF", "-r")
-    assert _retained(broker, "camwatch/armed/set") == [b"OFF"]
+    _mosquitto_pub(broker, "camwatch/node1/armed/set", "OFF", "-r")  # any broker client, retained
+    _mosquitto_pub(broker, "camwatch/node1/front/snapshots/set", "OFF", "-r")
+    assert _retained(broker, "camwatch/node1/armed/set") == [b"OFF"]
 
     sub = Subscriber(broker.port, ["camwatch/#"])
     sink = MqttSink(config, state, control, data_dir)
     sink.start()
     try:
-        sub.wait_for(lambda: len(sub.on("camwatch/errors")) >= 2, what="two error answers")
-        answers = {m.json()["topic"]: m.json() for m in sub.on("camwatch/errors")}
-        assert answers["camwatch/armed/set"]["error"] == "retained"
-        assert "retain" in answers["camwatch/front/snapshots/set"]["message"]
+        sub.wait_for(lambda: len(sub.on("camwatch/node1/errors")) >= 2, what="two error answers")
+        answers = {m.json()["topic"]: m.json() for m in sub.on("camwatch/node1/errors")}
+        assert answers["camwatch/node1/armed/set"]["error"] == "retained"
+        assert "retain" in answers["camwatch/node1/front/snapshots/set"]["message"]
         assert control.armed is True and control.get("front", "snapshots") is True
         saved = json.loads((data_dir / "control.json").read_text())
         assert saved["armed"] is True and saved["cameras"]["front"]["snapshots"] is True
-        sub.wait_payload("camwatch/armed/state", "ON")
+        sub.wait_payload("camwatch/node1/armed/state", "ON")
         # camwatch cleared the retained commands: nothing is replayed at the next connect
-        sub.wait_for(lambda: _retained(broker, "camwatch/armed/set", 0.5) == [], what="retained command cleared")
-        assert _retained(broker, "camwatch/front/snapshots/set") == []
+        sub.wait_for(lambda: _retained(broker, "camwatch/node1/armed/set", 0.5) == [], what="retained command cleared")
+        assert _retained(broker, "camwatch/node1/front/snapshots/set") == []
         # An ordinary command still works, and the clear's echo was no error.
-        sub.publish("camwatch/armed/set", "OFF")
-        sub.wait_payload("camwatch/armed/state", "OFF")
-        assert control.armed is False and len(sub.on("camwatch/errors")) == 2
+        sub.publish("camwatch/node1/armed/set", "OFF")
+        sub.wait_payload("camwatch/node1/armed/state", "OFF")
+        assert control.armed is False and len(sub.on("camwatch/node1/errors")) == 2
     finally:
         sink.stop(timeout=2)
         sub.close()
@@ -78,8 +78,8 @@ def test_a_retained_command_does_not_replay_and_saved_state_wins(broker, data_di
     sink2 = MqttSink(config, state, control2, data_dir)
     sink2.start()
     try:
-        late = Subscriber(broker.port, ["camwatch/armed/state"])
-        late.wait_payload("camwatch/armed/state", "OFF")
+        late = Subscriber(broker.port, ["camwatch/node1/armed/state"])
+        late.wait_payload("camwatch/node1/armed/state", "OFF")
         time.sleep(1.0)
         assert control2.armed is False
         late.close()
@@ -94,9 +94,9 @@ def test_mqtt5_live_retained_command_is_refused_at_once(broker, data_dir: Path) 
     sink.start()
     sub = Subscriber(broker.port, ["camwatch/#"])
     try:
-        sub.wait_payload("camwatch/available", "online")
-        _mosquitto_pub(broker, "camwatch/armed/set", "OFF", "-r")
-        answer = sub.wait_for(lambda: sub.last("camwatch/errors"), what="error answer").json()
+        sub.wait_payload("camwatch/node1/available", "online")
+        _mosquitto_pub(broker, "camwatch/node1/armed/set", "OFF", "-r")
+        answer = sub.wait_for(lambda: sub.last("camwatch/node1/errors"), what="error answer").json()
         assert answer["error"] == "retained" and control.armed is True
     finally:
         sink.stop(timeout=2)
@@ -108,7 +108,7 @@ def test_online_storm_is_coalesced(broker, data_dir: Path, caplog: pytest.LogCap
     config = make_config(broker.port)
     sink = MqttSink(config, make_state(config), make_control(config, data_dir), data_dir)
     sink.start()
-    watched = "homeassistant/binary_sensor/camwatch_front/motion/config"
+    watched = "homeassistant/binary_sensor/camwatch_node1_front/motion/config"
     sub = Subscriber(broker.port, [watched])
     rogue = Subscriber(broker.port, ["unused/topic"])
     try:

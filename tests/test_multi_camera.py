@@ -210,6 +210,7 @@ def test_a_missing_then_vanishing_file_camera_never_stops_the_others(
         "faces": {"enabled": False},
         "web": {"enabled": False},
         "mqtt": {"enabled": True, "host": "127.0.0.1", "port": mosquitto_broker.port},
+        "node": {"name": "node1"},
         "cameras": {
             "door": {"url": str(MEDIA / "one-by-one-person-detection.mp4"), "source": {"realtime": True, "loop": True},
                      "objects": {"track": ["person"]}},
@@ -228,21 +229,21 @@ def test_a_missing_then_vanishing_file_camera_never_stops_the_others(
         proc = subprocess.Popen([sys.executable, "-m", "camwatch", "run", "--config", str(config)], stdout=out,
                                 stderr=subprocess.STDOUT, env={**os.environ, "CAMWATCH_DATA": str(tmp_path / "data")})  # fmt: skip
     try:
-        sub.wait_payload("camwatch/garage/status", "offline", timeout=30)
-        sub.wait_payload("camwatch/door/status", "online", timeout=30)
-        sub.wait_for(lambda: sub.on("camwatch/events"), 60, "an event from the good camera")
+        sub.wait_payload("camwatch/node1/garage/status", "offline", timeout=30)
+        sub.wait_payload("camwatch/node1/door/status", "online", timeout=30)
+        sub.wait_for(lambda: sub.on("camwatch/node1/events"), 60, "an event from the good camera")
         assert proc.poll() is None, log.read_text()
 
         partial = tmp_path / "garage.part"
         shutil.copyfile(MEDIA / "total-darkness-to-light.h264", partial)  # 11 s, played in a loop
         os.replace(partial, garage_file)
-        sub.wait_payload("camwatch/garage/status", "online", timeout=15)
-        online_at = len(sub.on("camwatch/garage/status"))
+        sub.wait_payload("camwatch/node1/garage/status", "online", timeout=15)
+        online_at = len(sub.on("camwatch/node1/garage/status"))
         garage_file.unlink()  # the disk goes away while it plays
-        sub.wait_for(lambda: any(m.payload == b"offline" for m in sub.on("camwatch/garage/status")[online_at:]),
+        sub.wait_for(lambda: any(m.payload == b"offline" for m in sub.on("camwatch/node1/garage/status")[online_at:]),
                      30, "garage offline again")  # fmt: skip
-        events_then = len(sub.on("camwatch/events"))
-        sub.wait_for(lambda: len(sub.on("camwatch/events")) > events_then, 60, "the good camera's next event")
+        events_then = len(sub.on("camwatch/node1/events"))
+        sub.wait_for(lambda: len(sub.on("camwatch/node1/events")) > events_then, 60, "the good camera's next event")
         assert proc.poll() is None, log.read_text()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, log.read_text()[-3000:]

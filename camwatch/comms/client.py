@@ -77,8 +77,8 @@ class MqttConnection:
         self,
         config: MqttConfig,
         client_id: str,
-        will_topic: str,
-        will_payload: str,
+        will_topic: str | None,
+        will_payload: str = "",
         state: RuntimeState | None = None,
         quiet: bool = False,
     ) -> None:
@@ -96,7 +96,7 @@ class MqttConnection:
         self._client = self._build(client_id, will_topic, will_payload)
 
     # ------------------------------------------------------------- building
-    def _build(self, client_id: str, will_topic: str, will_payload: str) -> _Client:
+    def _build(self, client_id: str, will_topic: str | None, will_payload: str) -> _Client:
         cfg = self.config
         v5 = cfg.protocol == "5"
         client = _Client(
@@ -114,7 +114,8 @@ class MqttConnection:
             client.username_pw_set(cfg.username, password)
         if cfg.use_tls:
             self._setup_tls(client)
-        client.will_set(will_topic, will_payload, qos=1, retain=True)
+        if will_topic is not None:  # a short-lived reader (fleet status) needs none
+            client.will_set(will_topic, will_payload, qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

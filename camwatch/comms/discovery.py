@@ -1,12 +1,16 @@
-"""Home Assistant MQTT discovery: one device per camera (plus a hub device for arm/disarm).
+"""Home Assistant MQTT discovery: a device per node, and under it (``via_device``) one per camera.
 
-``build_discovery`` returns ``{config topic: payload}``; every payload carries a
+``DiscoveryBuilder.build`` returns ``{config topic: payload}``; every payload carries a
 ``unique_id``, the fields Home Assistant requires for its component (``state_topic`` for
 binary_sensor, sensor and event, ``event_types`` for event, ``command_topic`` for switch,
 ``image_topic`` for image), a ``device`` block, an ``origin`` block and an availability
-list tied to ``camwatch/available`` and, for entities that only mean something while the
+list tied to the node's ``available`` and, for entities that only mean something while the
 camera streams, to the camera's status. Connectivity, tamper and the alert event entity
 follow the node alone: a camera going offline is exactly what they must show.
+
+Ids and discovery topics hold the node name (``<prefix>_<node>_<camera>``): two nodes with a
+camera of the same name are two devices. Node names have no ``_`` and camera names no
+``-``, so no two (node, camera) pairs give the same id.
 
 ``DiscoveryRecord`` remembers which config topics were published (in the data dir) so a
 camera, zone or label removed from the config gets an empty retained config (removal).
@@ -22,6 +26,7 @@ from typing import Any
 
 from camwatch import __version__
 from camwatch.atomic import write_atomic
+from camwatch.comms.client import MqttConnection
 from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, Topics
 from camwatch.config.camera import CameraConfig
 from camwatch.config.root import CamwatchConfig
@@ -41,19 +46,20 @@ def _safe(text: str) -> str:
 
 
 class DiscoveryBuilder:
-    def __init__(self, config: CamwatchConfig, topics: Topics) -> None:
+    def __init__(self, config: CamwatchConfig, topics: Topics, fleet: bool = False) -> None:
         self.config = config
         self.topics = topics
-        self.node_prefix = _safe(topics.prefix)
+        self.fleet = fleet  # the node status and model state are published (by the fleet agent)
+        self.node_id = f"{_safe(topics.prefix)}_{topics.node}"
         self.origin = {"name": "camwatch", "sw_version": __version__}
 
     # --------------------------------------------------------------- blocks
-    def hub_device(self) -> dict[str, Any]:
+    def node_device(self) -> dict[str, Any]:
         device: dict[str, Any] = {
-            "identifiers": [f"{self.node_prefix}_hub"],
-            "name": "camwatch",
+            "identifiers": [self.node_id],
+            "name": f"camwatch {self.topics.node}",
             "manufacturer": "camwatch",
-            "model": "camwatch monitor",
+            "model": "camwatch node",
             "sw_version": __version__,
         }
         if self.config.mqtt.web_url:
@@ -62,12 +68,12 @@ class DiscoveryBuilder:
 
     def camera_device(self, camera: str, cam: CameraConfig) -> dict[str, Any]:
         device: dict[str, Any] = {
-            "identifiers": [f"{self.node_prefix}_{camera}"],
+            "identifiers": [f"{self.node_id}_{camera}"],
             "name": cam.name or camera,
             "manufacturer": "camwatch",
             "model": "camwatch camera",
             "sw_version": __version__,
-            "via_device": f"{self.node_prefix}_hub",
+            "via_device": self.node_id,
         }
         if self.config.mqtt.web_url:
             device["configuration_url"] = f"{self.config.mqtt.web_url}/cameras/{camera}"
@@ -88,20 +94,7 @@ class DiscoveryBuilder:
     # ------------------------------------------------------------- entities
     def build(self) -> dict[str, dict[str, Any]]:
         """Every discovery config topic → payload for the current config."""
-        out: dict[str, dict[str, Any]] = {}
-        hub = f"{self.node_prefix}_hub"
-        out[self._topic("switch", hub, "armed")] = {
-            "name": "Armed",
-            "unique_id": f"{hub}_armed",
-            "command_topic": self.topics.feature_set(None, "armed"),
-            "state_topic": self.topics.armed_state,
-            "payload_on": ON,
-            "payload_off": OFF,
-            "icon": "mdi:shield-home",
-            "device": self.hub_device(),
-            "origin": self.origin,
-            **self.availability(None),
-        }
+        out = self._node()
         for camera, cam in self.config.cameras.items():
             if cam.enabled:
                 out.update(self._camera(camera, cam))
@@ -110,9 +103,40 @@ class DiscoveryBuilder:
     def _topic(self, component: str, node: str, object_id: str) -> str:
         return f"{self.topics.discovery_prefix}/{component}/{node}/{_safe(object_id)}/config"
 
+    def _node(self) -> dict[str, dict[str, Any]]:
+        """The node's own entities: the arm switch, its detector model (an update entity) and health."""
+        t, node = self.topics, self.node_id
+        entities: dict[str, dict[str, Any]] = {}
+
+        def add(component: str, key: str, payload: dict[str, Any]) -> None:
+            entities[self._topic(component, node, key)] = {
+                **payload, "unique_id": f"{node}_{component}_{key}", "device": self.node_device(),
+                "origin": self.origin, **self.availability(None),
+            }  # fmt: skip
+
+        add("switch", "armed", {
+            "name": "Armed", "command_topic": t.feature_set(None, "armed"), "state_topic": t.armed_state,
+            "payload_on": ON, "payload_off": OFF, "icon": "mdi:shield-home"})  # fmt: skip
+        if not self.fleet:
+            return entities
+        # The update entity reads installed_version / latest_version / title / release_summary
+        # from the JSON of the model state; installing is done by a signed manifest, not from here.
+        add("update", "model", {
+            "name": "Detector model", "state_topic": t.model_state, "entity_category": "diagnostic",
+            "icon": "mdi:brain"})  # fmt: skip
+        add("sensor", "cameras_online", {
+            "name": "Cameras online", "state_topic": t.node_status,
+            "value_template": "{{ value_json.cameras.online }}", "state_class": "measurement",
+            "entity_category": "diagnostic", "icon": "mdi:cctv"})  # fmt: skip
+        add("sensor", "disk_free", {
+            "name": "Disk free", "state_topic": t.node_status,
+            "value_template": "{{ ((value_json.disk.free_bytes or 0) / 1e9) | round(2) }}", "unit_of_measurement": "GB",
+            "device_class": "data_size", "state_class": "measurement", "entity_category": "diagnostic"})  # fmt: skip
+        return entities
+
     def _camera(self, camera: str, cam: CameraConfig) -> dict[str, dict[str, Any]]:
         t = self.topics
-        node = f"{self.node_prefix}_{camera}"
+        node = f"{self.node_id}_{camera}"
         device = self.camera_device(camera, cam)
         entities: dict[str, dict[str, Any]] = {}
 
@@ -198,3 +222,18 @@ class DiscoveryRecord:
             write_atomic(self.path, json.dumps({"topics": sorted(topics)}, indent=1))
         except OSError as exc:
             _LOGGER.error("cannot save discovery record %s: %s", self.path, exc)
+
+
+def publish_discovery(connection: MqttConnection, configs: dict[str, dict[str, Any]], record: DiscoveryRecord) -> None:
+    """Publish ``configs``; an empty retained config removes each entity published last time
+    and no longer wanted (a removed camera, zone, label; every old one after a layout move)."""
+    previous = record.load()
+    removed = previous - set(configs)
+    for topic in sorted(removed):
+        connection.publish(topic, b"", qos=1, retain=True)
+    for topic, payload in configs.items():
+        connection.publish(topic, json.dumps(payload, separators=(",", ":")).encode(), qos=1, retain=True)
+    if removed:
+        _LOGGER.info("removed %d Home Assistant entit(ies) no longer in the config", len(removed))
+    if set(configs) != previous:
+        record.save(set(configs))

@@ -8,7 +8,10 @@
   empty counts, no tamper, no motion and every camera offline before ``stopped``; after a
   crash the broker publishes the last wills (``offline`` for the node and each camera).
 * Commands arrive on ``…/set`` topics and are applied to ControlState; errors are answered
-  on ``<prefix>/errors``.
+  on ``<prefix>/<node>/errors``. Other parts of camwatch (the fleet agent) subscribe through
+  :meth:`MqttSink.add_handler` and publish retained state through :meth:`MqttSink.set_retained`.
+* Every topic is under the node's own ``<prefix>/<node>/``; the first start after the
+  single-node layout clears that layout's retained messages (:mod:`camwatch.comms.migrate`).
 
 ``handle()`` never blocks on the network: it writes SQLite and returns.
 """
@@ -16,19 +19,27 @@
 from __future__ import annotations
 
 import logging
-import queue
-import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from camwatch.comms.alerts import AlertTracker, alert_payload
 from camwatch.comms.client import MqttConnection
 from camwatch.comms.commands import CommandHandler
-from camwatch.comms.discovery import ALL_LABELS, DiscoveryBuilder, DiscoveryRecord
+from camwatch.comms.discovery import (
+    ALL_LABELS,
+    DiscoveryBuilder,
+    DiscoveryRecord,
+    publish_discovery,
+)
 from camwatch.comms.ha_status import ResyncLimiter
+from camwatch.comms.migrate import clear_legacy_topics, mark_migrated, migration_needed
+from camwatch.comms.motion_off import MotionOffDelay
 from camwatch.comms.outbox import Outbox
+from camwatch.comms.retained import RetainedStore
+from camwatch.comms.sender import OutboxSender
 from camwatch.comms.snapshot import cropped_snapshot
 from camwatch.comms.state_payloads import camera_stats_messages, count_messages, json_bytes
 from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, STOPPED, Topics
@@ -46,6 +57,7 @@ from camwatch.const import (
 from camwatch.control import ControlState
 from camwatch.events.model import EventMessage
 from camwatch.events.snapshots import snapshot_path
+from camwatch.node import resolve_node_name
 from camwatch.paths import snapshots_dir
 from camwatch.state import RuntimeState
 
@@ -53,13 +65,13 @@ _LOGGER = logging.getLogger(__name__)
 
 OUTBOX_FILE = "mqtt_outbox.db"
 DISCOVERY_FILE = "mqtt_discovery.json"
-INFLIGHT_WINDOW = 100  # outbox messages handed to paho and not yet acknowledged
 _TICK = 0.25
 
+Handler = Callable[[str, bytes, bool], None]  # topic, payload, retained
 
-def default_client_id(prefix: str) -> str:
-    host = socket.gethostname().split(".")[0] or "host"
-    return f"camwatch-{prefix.replace('/', '_')}-{host}"[:64]
+
+def default_client_id(prefix: str, node: str) -> str:
+    return f"camwatch-{prefix.replace('/', '_')}-{node}"[:64]
 
 
 class MqttSink:
@@ -69,38 +81,39 @@ class MqttSink:
         self.state = state
         self.control = control
         self.data_dir = Path(data_dir)
-        self.topics = Topics(self.mqtt.topic_prefix, self.mqtt.discovery_prefix)
+        self.node = resolve_node_name(config.node.name)
+        self.topics = Topics(self.mqtt.topic_prefix, self.mqtt.discovery_prefix, self.node)
         self.cameras = {name: cam for name, cam in config.cameras.items() if cam.enabled}
+        self._migrate = migration_needed(self.data_dir)
         self.outbox = Outbox(self.data_dir / OUTBOX_FILE, self.mqtt.outbox_max_messages)
         self.commands = CommandHandler(self.topics, control, self.mqtt.max_command_bytes)
         self.alerts = AlertTracker()
         self._ha_online = ResyncLimiter()
         self.discovery = DiscoveryBuilder(config, self.topics)
         self.discovery_record = DiscoveryRecord(self.data_dir / DISCOVERY_FILE)
-        client_id = self.mqtt.client_id or default_client_id(self.mqtt.topic_prefix)
-        self.connection = MqttConnection(self.mqtt, client_id, self.topics.available, OFFLINE, state)
-        self.wills = CameraWills(self.mqtt, client_id, self.topics, list(self.cameras), self._republish_status)
+        self.client_id = self.mqtt.client_id or default_client_id(self.mqtt.topic_prefix, self.node)
+        self.connection = MqttConnection(self.mqtt, self.client_id, self.topics.available, OFFLINE, state)
+        self.sender = OutboxSender(self.outbox, self.connection)
+        self.wills = CameraWills(self.mqtt, self.client_id, self.topics, list(self.cameras), self._republish_status)
         self.connection.on_connected = self._on_connected
         self.connection.on_message = self._on_message
         self.connection.on_published = self._acks_put
-        self._retained: dict[str, bytes] = {}
-        self._retained_lock = threading.Lock()
-        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
-        self._inflight: dict[int, int] = {}  # paho mid → outbox row id (sender thread only)
-        self._cursor = 0  # highest outbox id handed to paho
+        self.retained = RetainedStore(self.connection)
+        self._handlers: dict[str, Handler] = {}  # exact topic → handler (subscribed at each connect)
         self._wake = threading.Event()
         self._resync = threading.Event()
         self._reconnected = threading.Event()  # set by a (re)connect: unacked rows are sent again
         self._stop = threading.Event()
-        self._motion_off: dict[str, float] = {}  # camera → monotonic deadline of a delayed OFF
-        self._motion_lock = threading.Lock()
+        self._motion_off = MotionOffDelay(self.mqtt.motion_off_delay)
         self._tamper: dict[str, set[str]] = {c: set() for c in self.cameras}
         self._snapshot_times: dict[str, float | None] = {}
-        self._outbox_failing = False
         self._thread: threading.Thread | None = None
-        self.published_events = 0
         control.add_listener(self._on_control)
         self._seed_states()
+
+    @property
+    def published_events(self) -> int:
+        return self.sender.published_events
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -108,6 +121,18 @@ class MqttSink:
         self._thread.start()
         self.connection.start()
         self.wills.start()
+        if self._migrate:
+            threading.Thread(target=self._clear_legacy_layout, name="mqtt-migrate", daemon=True).start()
+
+    def _clear_legacy_layout(self) -> None:
+        try:
+            cleared = clear_legacy_topics(self.mqtt, self.client_id, self.topics, list(self.cameras))
+        except Exception as exc:  # tried again at the next start
+            _LOGGER.warning("could not clear the retained topics of the single-node MQTT layout: %s", exc)
+            return
+        mark_migrated(self.data_dir)
+        _LOGGER.info("MQTT topics moved under %s/ (%d retained message(s) of the old layout cleared)",
+                     self.topics.base, len(cleared))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Drain what the broker takes within ``timeout``, leave clean retained state, publish
@@ -120,7 +145,7 @@ class MqttSink:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._flush_motion_off()  # a delayed OFF must not leave a retained ON behind
+        self._motion_timers(flush=True)  # a delayed OFF must not leave a retained ON behind
         self._publish_stopped_state()
         self.wills.stop()  # after the cameras' offline: a graceful close sends no will
         self._set_retained_cache(self.topics.available, STOPPED.encode())
@@ -164,14 +189,7 @@ class MqttSink:
         self._wake.set()
 
     def _enqueue(self, topic: str, payload: bytes) -> None:
-        try:
-            self.outbox.add(topic, payload)
-            self._outbox_failing = False
-        except Exception as exc:  # a broken disk must not lose the message while connected
-            if not self._outbox_failing:
-                self._outbox_failing = True
-                _LOGGER.error("MQTT outbox cannot store messages (%s); publishing without persistence", exc)
-            self.connection.publish(topic, payload, qos=1)
+        self.sender.enqueue(topic, payload)
 
     def _snapshot(self, message: EventMessage, height: int) -> None:
         event = message.event
@@ -191,32 +209,13 @@ class MqttSink:
             self._set_retained(self.topics.camera_status(name), (ONLINE if status.get("online") else OFFLINE).encode())
 
     def _motion(self, camera: str, active: bool) -> None:
-        if camera not in self.cameras:
-            return
-        with self._motion_lock:
-            if active:
-                self._motion_off.pop(camera, None)
-            elif self.mqtt.motion_off_delay > 0:
-                self._motion_off[camera] = time.monotonic() + self.mqtt.motion_off_delay
-                return
-        self._set_retained(self.topics.motion(camera), (ON if active else OFF).encode())
+        if camera in self.cameras and self._motion_off.change(camera, active):
+            self._set_retained(self.topics.motion(camera), (ON if active else OFF).encode())
 
-    def _motion_timers(self) -> None:
-        now = time.monotonic()
-        with self._motion_lock:
-            due = [cam for cam, deadline in self._motion_off.items() if deadline <= now]
-            for cam in due:
-                del self._motion_off[cam]
-        for cam in due:
-            self._set_retained(self.topics.motion(cam), OFF.encode())
-
-    def _flush_motion_off(self) -> None:
-        """Publish every pending delayed OFF now (on shutdown)."""
-        with self._motion_lock:
-            pending = list(self._motion_off)
-            self._motion_off.clear()
-        for cam in pending:
-            self._set_retained(self.topics.motion(cam), OFF.encode())
+    def _motion_timers(self, flush: bool = False) -> None:
+        """Publish the delayed OFFs that are due (``flush``: all of them, on shutdown)."""
+        for camera in self._motion_off.flush() if flush else self._motion_off.due():
+            self._set_retained(self.topics.motion(camera), OFF.encode())
 
     def _counts(self, payload: dict[str, Any]) -> None:
         camera = str(payload.get("camera"))
@@ -233,9 +232,7 @@ class MqttSink:
         cam = self.cameras[camera]
         zcfg = cam.zones.get(zone)
         labels = set(zcfg.objects) if zcfg is not None and zcfg.objects else set(cam.objects.track)
-        with self._retained_lock:  # labels seen earlier must drop back to 0
-            head = self.topics.zone_count(camera, zone, "")
-            labels |= {t[len(head) :] for t in self._retained if t.startswith(head)}
+        labels |= self.retained.suffixes(self.topics.zone_count(camera, zone, ""))  # seen earlier: back to 0
         labels.discard(ALL_LABELS)
         return labels
 
@@ -269,7 +266,7 @@ class MqttSink:
         before = set(self.cameras)
         self.config = config
         self.cameras = {name: cam for name, cam in config.cameras.items() if cam.enabled}
-        self.discovery = DiscoveryBuilder(config, self.topics)
+        self.discovery = DiscoveryBuilder(config, self.topics, fleet=self.discovery.fleet)
         for camera in before - set(self.cameras):
             self._forget_camera(camera)
         self.wills.sync(list(self.cameras))
@@ -278,13 +275,7 @@ class MqttSink:
         self._wake.set()
 
     def _forget_camera(self, camera: str) -> None:
-        head = f"{self.topics.prefix}/{camera}/"
-        with self._retained_lock:
-            gone = [topic for topic in self._retained if topic.startswith(head)]
-            for topic in gone:
-                del self._retained[topic]
-        for topic in gone:  # an empty retained message deletes the broker's copy
-            self.connection.publish(topic, b"", qos=1, retain=True)
+        self.retained.forget_under(f"{self.topics.base}/{camera}/")
         self._tamper.pop(camera, None)
 
     # --------------------------------------------------------- retained state
@@ -299,10 +290,7 @@ class MqttSink:
 
     def _republish_status(self, camera: str) -> None:
         """Publish a camera's status again (its will connection came back)."""
-        with self._retained_lock:
-            payload = self._retained.get(self.topics.camera_status(camera))
-        if payload is not None and self.connection.connected.is_set():
-            self.connection.publish(self.topics.camera_status(camera), payload, qos=1, retain=True)
+        self.retained.republish(self.topics.camera_status(camera))
 
     def _seed_states(self, keep: bool = False) -> None:
         """Retained states before the first real ones; ``keep``: only where none is known yet."""
@@ -325,32 +313,37 @@ class MqttSink:
                 self._counts({"camera": name, "counts": {}, "zones": {}})
 
     def _set_retained_cache(self, topic: str, payload: bytes, keep: bool = False) -> bool:
-        """Remember ``payload`` for ``topic`` (with ``keep``, only when none is known); True when stored."""
-        with self._retained_lock:
-            if keep and topic in self._retained:
-                return False
-            self._retained[topic] = payload
-            return True
+        return self.retained.remember(topic, payload, keep)
+
+    def set_retained(self, topic: str, payload: bytes) -> None:
+        """Publish a retained state of this node (kept and republished at each reconnect)."""
+        self._set_retained(topic, payload)
+
+    def enable_fleet_entities(self) -> None:
+        """The node status and model state are published from now on: announce their entities."""
+        self.discovery = DiscoveryBuilder(self.config, self.topics, fleet=True)
+        self._resync.set()
+        self._wake.set()
+
+    def add_handler(self, topic: str, handler: Handler) -> None:
+        """Subscribe to ``topic`` (exact, no wildcard) at each connect; ``handler`` gets its messages
+        in paho's thread and must not block."""
+        self._handlers[topic] = handler
+        if self.connection.connected.is_set():
+            self.connection.subscribe([topic])
 
     def _set_retained(self, topic: str, payload: bytes) -> None:
-        """Remember the latest value; publish it now when connected and changed."""
-        with self._retained_lock:
-            if self._retained.get(topic) == payload:
-                return
-            self._retained[topic] = payload
-            if self.connection.connected.is_set():
-                self.connection.publish(topic, payload, qos=1, retain=True)
+        self.retained.set(topic, payload)
 
     def _on_control(self, camera: str | None, feature: str, value: Any) -> None:
         self._set_retained(self.topics.feature_state(camera, feature), (ON if value else OFF).encode())
 
     def retained_state(self) -> dict[str, bytes]:
-        with self._retained_lock:
-            return dict(self._retained)
+        return self.retained.snapshot()
 
     # ------------------------------------------------------- broker callbacks
     def _on_connected(self) -> None:
-        self.connection.subscribe([*self.topics.command_subscriptions(), self.topics.ha_status])
+        self.connection.subscribe([*self.topics.command_subscriptions(), self.topics.ha_status, *self._handlers])
         self._reconnected.set()
         self._resync.set()
         self._wake.set()
@@ -362,6 +355,10 @@ class MqttSink:
                 self._resync.set()
                 self._wake.set()
             return
+        handler = self._handlers.get(topic)
+        if handler is not None:
+            handler(topic, payload, retained)
+            return
         answer = self.commands.handle(topic, payload, retained=retained)
         if answer is not None:
             if answer["error"] == "retained":  # clear it, where the broker's ACL lets camwatch
@@ -369,7 +366,7 @@ class MqttSink:
             self.connection.publish(self.topics.errors, json_bytes(answer), qos=1)
 
     def _acks_put(self, mid: int) -> None:
-        self._acks.put(mid)
+        self.sender.acked(mid)
         self._wake.set()
 
     # --------------------------------------------------------- sender thread
@@ -378,7 +375,7 @@ class MqttSink:
             self._wake.wait(_TICK)
             self._wake.clear()
             try:
-                self._process_acks()
+                self.sender.process_acks()
                 self._motion_timers()
                 if self._ha_online.due(time.monotonic()):  # announcements coalesced meanwhile
                     self._resync.set()
@@ -386,70 +383,18 @@ class MqttSink:
                     continue
                 if self._reconnected.is_set():
                     self._reconnected.clear()
-                    self._rewind()
+                    self.sender.rewind()
                 if self._resync.is_set():
                     self._resync.clear()
                     self._publish_all_state()
-                self._drain()
+                self.sender.drain()
             except Exception:
                 _LOGGER.exception("MQTT sender failed; retrying")
                 self._stop.wait(1.0)
-        self._process_acks()
-
-    def _process_acks(self) -> None:
-        done: list[int] = []
-        while True:
-            try:
-                mid = self._acks.get_nowait()
-            except queue.Empty:
-                break
-            row = self._inflight.pop(mid, None)
-            if row is not None:
-                done.append(row)
-        if done:
-            self.outbox.delete(done)
-            self.published_events += len(done)
-
-    def _rewind(self) -> None:
-        """After a reconnect, send the unacknowledged rows again, oldest first, before newer
-        ones. paho re-sends its own copies only after its connect callback, which would let
-        a newer row overtake them; the copies that arrive twice are QoS 1 duplicates that
-        subscribers drop by event id and type."""
-        if self._inflight:
-            self._cursor = min(self._inflight.values()) - 1
-            self._inflight.clear()
-
-    def _drain(self) -> None:
-        while len(self._inflight) < INFLIGHT_WINDOW and self.connection.connected.is_set():
-            rows = self.outbox.after(self._cursor, INFLIGHT_WINDOW - len(self._inflight))
-            if not rows:
-                return
-            for row in rows:
-                mid = self.connection.publish(row.topic, row.payload, qos=row.qos, retain=row.retain)
-                if mid is None:
-                    return  # paho refused it (not queued): try again on the next tick
-                self._inflight[mid] = row.id
-                self._cursor = row.id
+        self.sender.process_acks()
 
     def _publish_all_state(self) -> None:
         """``online`` once, then the discovery configs, then every retained state."""
         self.connection.publish(self.topics.available, ONLINE, qos=1, retain=True)
-        self._publish_discovery()
-        with self._retained_lock:
-            self._retained[self.topics.available] = ONLINE.encode()
-            for topic, payload in self._retained.items():
-                if topic != self.topics.available:
-                    self.connection.publish(topic, payload, qos=1, retain=True)
-
-    def _publish_discovery(self) -> None:
-        configs = self.discovery.build() if self.mqtt.discovery else {}
-        previous = self.discovery_record.load()
-        removed = previous - set(configs)
-        for topic in sorted(removed):
-            self.connection.publish(topic, b"", qos=1, retain=True)
-        for topic, payload in configs.items():
-            self.connection.publish(topic, json_bytes(payload), qos=1, retain=True)
-        if removed:
-            _LOGGER.info("removed %d Home Assistant entit(ies) no longer in the config", len(removed))
-        if set(configs) != previous:
-            self.discovery_record.save(set(configs))
+        publish_discovery(self.connection, self.discovery.build() if self.mqtt.discovery else {}, self.discovery_record)
+        self.retained.publish_all(self.topics.available, ONLINE.encode())

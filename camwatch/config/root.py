@@ -12,6 +12,7 @@ from camwatch.config.base import Section
 from camwatch.config.camera import CameraConfig
 from camwatch.config.detector import DetectorConfig
 from camwatch.config.faces import FacesConfig
+from camwatch.config.fleet import NodeConfig, UpdatesConfig
 from camwatch.config.logging import LoggingConfig
 from camwatch.config.mqtt import MqttConfig
 from camwatch.config.notify import NotifyConfig
@@ -45,6 +46,14 @@ class CamwatchConfig(Section):
         default_factory=AlertsConfig, title="Alerts", description="Armed modes, schedules and unusual activity."
     )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, title="Logging", description="Log levels.")
+    node: NodeConfig = Field(
+        default_factory=NodeConfig, title="Node", description="This camwatch's name among many on one broker."
+    )
+    updates: UpdatesConfig = Field(
+        default_factory=UpdatesConfig,
+        title="Model updates",
+        description="Signed over-the-air model updates over MQTT (off until a key is set).",
+    )
 
     @field_validator("cameras")
     @classmethod
