@@ -31,6 +31,7 @@ from camwatch.detectors.base import Detector
 from camwatch.events.bus import EventBus
 from camwatch.events.model import EventMessage
 from camwatch.events.store import EventStore
+from camwatch.fleet.installed import configured_info, start_model
 from camwatch.notify.sink import NotifySink
 from camwatch.paths import default_data_dir
 from camwatch.pipeline.build import build_camera
@@ -44,6 +45,7 @@ from camwatch.state import RuntimeState
 
 if TYPE_CHECKING:
     from camwatch.comms.publisher import MqttSink
+    from camwatch.fleet.agent import FleetAgent
     from camwatch.service.notify import Notifier
     from camwatch.web.server import WebServer
 
@@ -68,7 +70,11 @@ class Camwatch:
         self.data_dir = Path(data_dir or config.data_dir or default_data_dir()).expanduser()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.start_time = start_time
-        self.services: Services = build_services(config, self.data_dir, detector=detector, start_time=start_time)
+        model = start_model(config, self.data_dir) if detector is None else None  # an installed model update?
+        self.services: Services = build_services(
+            config, self.data_dir, detector=detector or (model.detector if model else None), start_time=start_time
+        )
+        self.services.detector.info = model.info if model else configured_info(config.detector, self.data_dir)
         # the shared parts the life cycle uses (and tests and benchmarks read)
         self.state: RuntimeState = self.services.state
         self.bus: EventBus = self.services.bus
@@ -82,6 +88,7 @@ class Camwatch:
         self.bus.subscribe("notify", self.notifications.handle, {TOPIC_EVENT})
         self.workers: dict[str, CameraWorker] = {}
         self.mqtt: MqttSink | None = None
+        self.fleet: FleetAgent | None = None
         self.web: WebServer | None = None
         self.notifier: Notifier | None = None
         self._with_web = with_web and config.web.enabled
@@ -97,10 +104,13 @@ class Camwatch:
     def start(self) -> None:
         if self._with_mqtt:
             from camwatch.comms.publisher import MqttSink
+            from camwatch.fleet.agent import FleetAgent
 
             self.mqtt = MqttSink(self.config, self.state, self.control, self.data_dir)
             self.bus.subscribe("mqtt", self.mqtt.handle, maxsize=100000)
             self.mqtt.start()
+            self.fleet = FleetAgent(self.config, self.data_dir, self.detector, self.state, self.bus, self.mqtt)
+            self.fleet.start()
         for event in self.services.ended_at_start:
             self.bus.publish(TOPIC_EVENT, EventMessage(EVENT_END, event))
         if self._with_web:
@@ -160,6 +170,8 @@ class Camwatch:
                     self._rebuild_camera(name, config)
             if self.mqtt is not None:
                 self.mqtt.apply_config(config)
+            if self.fleet is not None:
+                self.fleet.apply_config(config)
             self.notifications.reload(config)
             if self.web is not None:
                 self.web.ctx.config = config
@@ -260,6 +272,8 @@ class Camwatch:
             for worker in self.workers.values():
                 worker.stop()
         self.bus.flush(30)
+        if self.fleet is not None:
+            self.fleet.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.web is not None:

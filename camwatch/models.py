@@ -4,6 +4,9 @@ Weights never live in the repository. ``pull`` downloads over HTTPS with retries
 progress bar into ``<data_dir>/models`` (atomic: hidden temporary file, hash check, rename) and
 refuses a file whose SHA-256 differs; ``import`` copies a local file after the same check.
 An entry without a known hash needs an explicit ``sha256`` from the user.
+
+:func:`download_resumable` is the download itself: each attempt continues what the partial
+file already holds (HTTP ``Range``), so a flaky link or a restart does not start over.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,6 +37,13 @@ ENV_MIRROR = "CAMWATCH_MODEL_MIRROR"
 
 class ModelError(RuntimeError):
     """A model cannot be found, fetched or trusted."""
+
+
+class DownloadFailed(ModelError):
+    """The network or the server failed every attempt (trying later may work)."""
+
+
+Progress = Callable[[int, "int | None"], None]  # bytes done, total (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -177,18 +188,13 @@ class ModelManager:
             return target
         self.directory.mkdir(parents=True, exist_ok=True)
         with replacing(target) as part:  # only a complete file with the right hash replaces the target
-            last_error: Exception | None = None
-            for attempt in range(1, retries + 1):
-                try:
-                    self._download(source, part, timeout, progress)
-                    break
-                except (urllib.error.URLError, OSError, ModelError) as exc:
-                    last_error = exc
-                    _LOGGER.warning("download of %s failed (attempt %d/%d): %s", spec.file, attempt, retries, exc)
-                    if attempt < retries:
-                        time.sleep(min(2 ** (attempt - 1), 10))
-            else:
-                raise ModelError(f"cannot download {spec.file} from {source}: {last_error}")
+            try:
+                download_resumable(source, part, retries=retries, timeout=timeout,
+                                   on_progress=_progress_bar(progress) if progress else None)  # fmt: skip
+            except DownloadFailed as exc:
+                raise ModelError(f"cannot download {spec.file} from {source}: {exc}") from None
+            if progress is not None:
+                progress.write("\n")
             actual = sha256_of(part)
             if actual != expected:
                 raise ModelError(
@@ -200,33 +206,6 @@ class ModelManager:
     def _mirror(spec: ModelFile) -> str | None:
         mirror = os.environ.get(ENV_MIRROR)
         return f"{mirror.rstrip('/')}/{spec.file}" if mirror else None
-
-    @staticmethod
-    def _download(url: str, part: Path, timeout: float, progress: TextIO | None) -> None:
-        if not url.lower().startswith(("https://", "http://")):
-            raise ModelError(f"unsupported URL scheme: {url}")
-        request = urllib.request.Request(url, headers={"User-Agent": "camwatch-model-manager"})
-        with urllib.request.urlopen(request, timeout=timeout) as response, part.open("wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            shown = -1
-            while True:
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None and total:
-                    pct = done * 100 // total
-                    if pct // 5 != shown:
-                        shown = pct // 5
-                        bar = "#" * (pct // 5) + "-" * (20 - pct // 5)
-                        progress.write(f"\r  [{bar}] {pct:3d}% {done / 1e6:.1f}/{total / 1e6:.1f} MB")
-                        progress.flush()
-            if progress is not None and total:
-                progress.write("\n")
-            if total and done != total:
-                raise ModelError(f"download interrupted after {done} of {total} bytes")
 
     def import_file(self, source: Path, *, name: str | None = None, sha256: str | None = None) -> Path:
         source = Path(source)
@@ -261,6 +240,96 @@ class ModelManager:
         if name and len(specs) >= 1:
             return specs[0]
         return None
+
+
+def _progress_bar(out: TextIO) -> Progress:
+    shown = [-1]
+
+    def show(done: int, total: int | None) -> None:
+        if not total:
+            return
+        pct = min(100, done * 100 // total)
+        if pct // 5 != shown[0]:
+            shown[0] = pct // 5
+            bar = "#" * (pct // 5) + "-" * (20 - pct // 5)
+            out.write(f"\r  [{bar}] {pct:3d}% {done / 1e6:.1f}/{total / 1e6:.1f} MB")
+            out.flush()
+
+    return show
+
+
+def download_resumable(
+    url: str,
+    part: Path,
+    *,
+    expected_size: int | None = None,
+    retries: int = 3,
+    timeout: float = 30.0,
+    on_progress: Progress | None = None,
+) -> None:
+    """Fill ``part`` with the file at ``url``, continuing what it already holds.
+
+    Each attempt asks for the missing bytes (``Range``); a server that ignores it sends the
+    whole file again and ``part`` restarts. More bytes than ``expected_size`` is a ModelError
+    at once (never retried); the network or server failing every attempt is DownloadFailed.
+    The caller checks the hash.
+    """
+    if not url.lower().startswith(("https://", "http://")):
+        raise ModelError(f"unsupported URL scheme: {url}")
+    last: Exception | None = None
+    for attempt in range(1, retries + 1):
+        try:
+            _fetch(url, part, expected_size, timeout, on_progress)
+            return
+        except (urllib.error.URLError, OSError, _Interrupted) as exc:
+            last = exc
+            _LOGGER.warning("download from %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
+            if attempt < retries:
+                time.sleep(min(2 ** (attempt - 1), 10))
+    raise DownloadFailed(str(last))
+
+
+class _Interrupted(Exception):
+    """The connection ended before the announced length (resumable)."""
+
+
+def _fetch(url: str, part: Path, expected: int | None, timeout: float, on_progress: Progress | None) -> None:
+    have = part.stat().st_size if part.exists() else 0
+    if expected is not None and have > expected:
+        have = 0
+    if expected is not None and have == expected:
+        return
+    headers = {"User-Agent": "camwatch-model-manager"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # nothing left to send, or the file changed: start over
+            part.unlink(missing_ok=True)
+        raise
+    with response:
+        if have and response.status != 206:
+            have = 0  # the server sent the whole file
+        length = int(response.headers.get("Content-Length") or 0)
+        total = have + length if length else expected
+        if expected is not None and total is not None and total > expected:
+            raise ModelError(f"the server offers {total} bytes, more than the {expected} expected")
+        done = have
+        with part.open("ab" if have else "wb") as out:
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
+                done += len(chunk)
+                if expected is not None and done > expected:
+                    raise ModelError(f"the download is larger than the {expected} bytes expected")
+                out.write(chunk)
+                if on_progress is not None:
+                    on_progress(done, total)
+    if total and done < total:
+        raise _Interrupted(f"connection closed after {done} of {total} bytes")
 
 
 def _parse_file(item: Any, where: str) -> ModelFile:

@@ -51,6 +51,7 @@ class RuntimeState:
         self.errors: deque[dict[str, Any]] = deque(maxlen=50)
         self.mqtt: dict[str, Any] = {"enabled": False, "connected": False}
         self.notify: dict[str, dict[str, Any]] = {}  # destination → counters and last failure
+        self.fleet: dict[str, Any] = {}  # node name, running model, model update state and history
 
     def camera(self, name: str) -> CameraStatus:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,25 @@ class Detection:
 
     def to_dict(self) -> dict:
         return {"label": self.label, "score": round(self.score, 4), "box": [round(v, 1) for v in self.box]}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model a detector runs: for the node status, the System page and update decisions."""
+
+    name: str
+    sha256: str
+    layout: str
+    source: str  # "config" (detector.model / model_path) or "update" (a signed manifest)
+    version: int | None = None  # the signed manifest's version
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "layout": self.layout, "source": self.source,
+                "version": self.version}  # fmt: skip
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}" if self.version is not None else f"{self.name} (configured)"
 
 
 class Detector(ABC):

@@ -56,7 +56,7 @@ def build_camera(
     old: list[Stage] = previous.stages if previous is not None else []
     stages = _stages(name, config, services, engine, old)
     return CameraPipeline(
-        name, cam, detector=services.detector, control=services.control, tracker=tracker, engine=engine,
+        name, cam, detector=services.detector.for_camera(name), control=services.control, tracker=tracker, engine=engine,
         report=report, snapshots=snapshots, stages=stages, previous=previous,
     )  # fmt: skip
 
