@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "camwatch.cli.models_cmd",
     "camwatch.cli.init_cmd",
     "camwatch.cli.doctor_cmd",
+    "camwatch.cli.fleet_cmd",
 )
 
 

@@ -1,4 +1,4 @@
-"""`camwatch models list | pull [NAME] | import PATH | verify`."""
+"""`camwatch models list | pull [NAME] | import PATH | verify | keygen | sign`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from camwatch.cli.common import CliError, add_config_argument, data_dir_for
+from camwatch.cli.models_sign import add_actions as add_signing_actions
 from camwatch.config import CamwatchConfig, load_config
 from camwatch.config.detector import DetectorConfig
 from camwatch.config.faces import FacesConfig
@@ -39,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.add_parser("verify", help="check installed models against their SHA-256").set_defaults(
         func=verify_command
     )
+    add_signing_actions(actions)
 
 
 def _config(args: argparse.Namespace) -> CamwatchConfig | None:

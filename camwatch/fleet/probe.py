@@ -58,7 +58,7 @@ def check_model(
     except ModelError as exc:
         return {"ok": False, "reason": f"wrong layout: {exc}"}
     if found != layout:
-        return {"ok": False, "reason": f"wrong layout: the file is a {found} model, the manifest says {layout}"}
+        return {"ok": False, "reason": f"wrong layout: the file's tensors are {found}, the manifest says {layout}"}
     names = load_labels(labels)
     missing = [label for label in track if label not in names]
     if missing:

@@ -117,12 +117,12 @@ class Updater:
     def start(self) -> None:
         last = self.store.record.history[-1] if self.store.record.history else None
         if not self.enabled:
-            self._publish("off", None, reason="no key in updates.keys: remote model updates are off")
-        elif last is not None:
+            self._publish("off", None, reason="no key in updates.keys: remote model updates are off", quiet=True)
+        elif last is not None:  # what the retained state said before the restart
             self._publish(last["result"], None, reason=last.get("reason"), version=last.get("version"),
-                          name=last.get("name"))  # fmt: skip
+                          name=last.get("name"), quiet=True)  # fmt: skip
         else:
-            self._publish("idle", None)
+            self._publish("idle", None, quiet=True)
         self._thread = threading.Thread(target=self._run, name="model-updates", daemon=True)
         self._thread.start()
 
@@ -345,7 +345,9 @@ class Updater:
         self.staging.discard(m)
         self._publish(result, m, reason=reason, **extra)
 
-    def _publish(self, state: str, m: ModelManifest | None, reason: str | None = None, **extra: Any) -> None:
+    def _publish(
+        self, state: str, m: ModelManifest | None, reason: str | None = None, quiet: bool = False, **extra: Any
+    ) -> None:
         active = self.detector.info
         installed = active.label if active is not None else "unknown"
         version = extra.pop("version", m.version if m else None)
@@ -361,7 +363,7 @@ class Updater:
         if reason:
             payload["release_summary"] = f"{name or 'update'} v{version}: {state}: {reason}"[:255]
         self.state = payload
-        if state != "downloading" or not extra.get("progress"):
+        if not quiet and (state != "downloading" or not extra.get("progress")):
             text = f"{state}: {reason}" if reason else state
             level = logging.WARNING if state in {"rejected", "rolled back", "failed"} else logging.INFO
             self._log_once((state, version, reason), level, "model update %s: %s", m.label if m else "-", text)
