@@ -25,6 +25,7 @@ TOOLS = (
     "openssl",  # tests/support/tls.py
     "systemd-analyze",  # test_systemd.py
     "mount", "umount",  # test_retention.py (a small tmpfs as a full disk)
+    "unshare", "hostname",  # test_fleet.py (a host name of its own per camwatch node)
     "/usr/bin/chromium",  # tests/support/browser.py
 )  # fmt: skip
 

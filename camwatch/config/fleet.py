@@ -77,7 +77,8 @@ class UpdatesConfig(Section):
         title="Allowed loss",
         description=(
             "Share of the objects the running model found that a new model may miss, on the recent "
-            "frames (shadow test) and during the watch period; above it the update is refused or rolled back."
+            "frames (shadow test) and during the watch period; when the loss is above it with 95 % "
+            "confidence, the update is refused or rolled back."
         ),
     )
     min_objects: int = Field(

@@ -4,16 +4,23 @@ An object the reference model found counts as kept when the other model found th
 label with a box overlapping it (IoU ≥ 0.3; two models place boxes differently). Only
 labels the cameras track count. The loss is the share of the reference's objects that were
 not kept; what the other model finds in addition is counted, not judged.
+
+A handful of objects is a noisy measure (two models disagree on a person half hidden by a
+door frame), so a model is judged lossy only when even the low end of the loss's 95 %
+confidence interval (one-sided Wilson bound) is above the allowed loss: losing 1 of 3 is not
+enough to condemn a model, losing 3 of 3 is.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from camwatch.detectors.base import Box, Detection
 
 MATCH_IOU = 0.3
+Z_95 = 1.645  # one-sided 95 %
 
 
 def iou(a: Box, b: Box) -> float:
@@ -55,11 +62,21 @@ class Tally:
     def loss(self) -> float:
         return 1.0 - self.kept / self.found if self.found else 0.0
 
+    def loss_low(self, z: float = Z_95) -> float:
+        """The low end of the loss's confidence interval (Wilson score bound)."""
+        n = self.found
+        if n == 0:
+            return 0.0
+        p = self.loss
+        centre = p + z * z / (2 * n)
+        spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return max(0.0, (centre - spread) / (1 + z * z / n))
+
     def judged(self, min_objects: int) -> bool:
         return self.found >= min_objects
 
     def too_lossy(self, allowed_loss: float, min_objects: int) -> bool:
-        return self.judged(min_objects) and self.loss > allowed_loss
+        return self.judged(min_objects) and self.loss_low() > allowed_loss
 
     def describe(self) -> str:
         per_label = ", ".join(f"{label} {kept}/{found}" for label, (found, kept) in sorted(self.labels.items()))
@@ -68,4 +85,4 @@ class Tally:
 
     def to_dict(self) -> dict[str, object]:
         return {"frames": self.frames, "found": self.found, "kept": self.kept, "added": self.added,
-                "loss": round(self.loss, 3)}  # fmt: skip
+                "loss": round(self.loss, 3), "loss_low": round(self.loss_low(), 3)}  # fmt: skip
