@@ -187,3 +187,30 @@ def test_the_single_node_layout_is_cleared_once_and_nothing_else(
     assert "camwatch/node1/door/status" in retained and "homeassistant/binary_sensor/camwatch_node1_door/motion/config" in retained
     # a second start finds the mark and touches nothing (another node may publish old topics by then)
     assert not MqttSink(config, make_state(config), make_control(config, data_dir), data_dir)._migrate
+
+
+def test_system_page_shows_the_model_and_the_update_history(
+    broker: MosquittoBroker, node, tmp_path: Path
+) -> None:
+    from camwatch.fleet.record import UpdateStore
+    from camwatch.web import WebContext, create_app
+    from tests.support.web import setup_and_login
+
+    data = tmp_path / "data-gate-a-0"  # where the node fixture puts the first node's data
+    store = UpdateStore(data)
+    store.add_history(4, "ssd_mobilenet_v1", "rejected", "shadow test: found 0 of the 9 objects")
+    store.add_history(5, "yolox_416", "active", None)
+    app = node("gate-a", updates={"keys": ["ed25519:" + "A" * 43 + "="]})
+    ctx = WebContext(config=app.config, config_path=None, store=app.store, state=app.state, control=app.control,
+                     data_dir=app.data_dir, apply_config=lambda c: None, version="test")  # fmt: skip
+    web = create_app(ctx)
+    client = web.test_client()
+    setup_and_login(client)
+    page = client.get("/system").get_data(as_text=True)
+    web.extensions["camwatch.accounts"].close()
+    assert 'id="model-updates"' in page and "gate-a" in page
+    assert "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite (configured)" in page
+    assert "on (signed manifests over MQTT)" in page
+    rows = page[page.index("<tbody>", page.index('id="model-updates"')):]
+    assert rows.index("yolox_416 v5") < rows.index("ssd_mobilenet_v1 v4")  # newest first
+    assert "shadow test: found 0 of the 9 objects" in rows

@@ -69,6 +69,7 @@ def system_stats(ctx: WebContext) -> dict[str, Any]:
         },
         "mqtt": mqtt,
         "notify": {name: dict(status) for name, status in dict(ctx.state.notify).items()},
+        "fleet": dict(ctx.state.fleet),  # node name, running model, model updates (with MQTT)
         "armed": ctx.control.armed,
         "errors": errors,
     }
