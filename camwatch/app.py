@@ -108,9 +108,9 @@ class Camwatch:
 
             self.mqtt = MqttSink(self.config, self.state, self.control, self.data_dir)
             self.bus.subscribe("mqtt", self.mqtt.handle, maxsize=100000)
-            self.mqtt.start()
             self.fleet = FleetAgent(self.config, self.data_dir, self.detector, self.state, self.bus, self.mqtt)
-            self.fleet.start()
+            self.fleet.start()  # before the first connect: its topics go out with the first state
+            self.mqtt.start()
         for event in self.services.ended_at_start:
             self.bus.publish(TOPIC_EVENT, EventMessage(EVENT_END, event))
         if self._with_web:

@@ -41,7 +41,12 @@ from camwatch.comms.outbox import Outbox
 from camwatch.comms.retained import RetainedStore
 from camwatch.comms.sender import OutboxSender
 from camwatch.comms.snapshot import cropped_snapshot
-from camwatch.comms.state_payloads import camera_stats_messages, count_messages, json_bytes
+from camwatch.comms.state_payloads import (
+    camera_stats_messages,
+    count_messages,
+    json_bytes,
+    seed_messages,
+)
 from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, STOPPED, Topics
 from camwatch.comms.wills import CameraWills
 from camwatch.config.root import CamwatchConfig
@@ -102,6 +107,7 @@ class MqttSink:
         self._handlers: dict[str, Handler] = {}  # exact topic → handler (subscribed at each connect)
         self._wake = threading.Event()
         self._resync = threading.Event()
+        self._rediscover = threading.Event()  # the discovery configs only (no new "online")
         self._reconnected = threading.Event()  # set by a (re)connect: unacked rows are sent again
         self._stop = threading.Event()
         self._motion_off = MotionOffDelay(self.mqtt.motion_off_delay)
@@ -148,7 +154,7 @@ class MqttSink:
         self._motion_timers(flush=True)  # a delayed OFF must not leave a retained ON behind
         self._publish_stopped_state()
         self.wills.stop()  # after the cameras' offline: a graceful close sends no will
-        self._set_retained_cache(self.topics.available, STOPPED.encode())
+        self.retained.remember(self.topics.available, STOPPED.encode())
         if not self.connection.publish_wait(self.topics.available, STOPPED, max(0.5, deadline - time.monotonic())):
             _LOGGER.debug("could not publish %s before shutdown", STOPPED)
         self.connection.stop()
@@ -294,26 +300,15 @@ class MqttSink:
 
     def _seed_states(self, keep: bool = False) -> None:
         """Retained states before the first real ones; ``keep``: only where none is known yet."""
-        self._set_retained_cache(self.topics.armed_state, (ON if self.control.armed else OFF).encode(), keep)
-        snapshot = self.control.snapshot()["cameras"]
+        self.retained.remember(self.topics.armed_state, (ON if self.control.armed else OFF).encode(), keep)
+        switches = self.control.snapshot()["cameras"]
         cameras = self.state.cameras()
         for name in self.cameras:
-            new = self._set_retained_cache(self.topics.camera_status(name),
-                                           (ONLINE if cameras.get(name, {}).get("online") else OFFLINE).encode(), keep)
-            self._set_retained_cache(self.topics.motion(name), OFF.encode(), keep)
-            self._set_retained_cache(self.topics.tamper(name), json_bytes({"active": False, "states": []}), keep)
-            for feature, value in (snapshot.get(name) or {}).items():
-                if feature == "zones":
-                    for zone, on in value.items():
-                        topic = self.topics.feature_state(name, f"zone:{zone}")
-                        self._set_retained_cache(topic, (ON if on else OFF).encode(), keep)
-                else:
-                    self._set_retained_cache(self.topics.feature_state(name, feature), (ON if value else OFF).encode(), keep)
-            if new:
+            online = bool(cameras.get(name, {}).get("online"))
+            seeds = seed_messages(self.topics, name, online, switches.get(name) or {})
+            stored = [self.retained.remember(topic, payload, keep) for topic, payload in seeds]
+            if stored[0]:  # the camera's status (first) was not known: nor were its counts
                 self._counts({"camera": name, "counts": {}, "zones": {}})
-
-    def _set_retained_cache(self, topic: str, payload: bytes, keep: bool = False) -> bool:
-        return self.retained.remember(topic, payload, keep)
 
     def set_retained(self, topic: str, payload: bytes) -> None:
         """Publish a retained state of this node (kept and republished at each reconnect)."""
@@ -322,7 +317,7 @@ class MqttSink:
     def enable_fleet_entities(self) -> None:
         """The node status and model state are published from now on: announce their entities."""
         self.discovery = DiscoveryBuilder(self.config, self.topics, fleet=True)
-        self._resync.set()
+        self._rediscover.set()
         self._wake.set()
 
     def add_handler(self, topic: str, handler: Handler) -> None:
@@ -386,7 +381,11 @@ class MqttSink:
                     self.sender.rewind()
                 if self._resync.is_set():
                     self._resync.clear()
+                    self._rediscover.clear()
                     self._publish_all_state()
+                if self._rediscover.is_set():
+                    self._rediscover.clear()
+                    self._publish_discovery()
                 self.sender.drain()
             except Exception:
                 _LOGGER.exception("MQTT sender failed; retrying")
@@ -396,5 +395,8 @@ class MqttSink:
     def _publish_all_state(self) -> None:
         """``online`` once, then the discovery configs, then every retained state."""
         self.connection.publish(self.topics.available, ONLINE, qos=1, retain=True)
-        publish_discovery(self.connection, self.discovery.build() if self.mqtt.discovery else {}, self.discovery_record)
+        self._publish_discovery()
         self.retained.publish_all(self.topics.available, ONLINE.encode())
+
+    def _publish_discovery(self) -> None:
+        publish_discovery(self.connection, self.discovery.build() if self.mqtt.discovery else {}, self.discovery_record)

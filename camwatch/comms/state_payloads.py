@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from camwatch.comms.discovery import ALL_LABELS
-from camwatch.comms.topics import Topics
+from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, Topics
 from camwatch.config.camera import CameraConfig
 
 Message = tuple[str, bytes]
@@ -51,4 +51,20 @@ def camera_stats_messages(topics: Topics, cameras: set[str], stats: dict[str, An
                           "skipped_fps": cam.get("skipped_fps"), "detector_ms": detector_ms,
                           "online": cam.get("online")}  # fmt: skip
             out.append((topics.camera_stats(name), json_bytes(per_camera)))
+    return out
+
+
+def seed_messages(topics: Topics, camera: str, online: bool, switches: dict[str, Any]) -> list[Message]:
+    """A camera's retained states before its first real ones: its status first, then motion
+    OFF, no tamper, and each switch (``switches`` as in ControlState: feature → bool, zones → dict)."""
+    out: list[Message] = [
+        (topics.camera_status(camera), (ONLINE if online else OFFLINE).encode()),
+        (topics.motion(camera), OFF.encode()),
+        (topics.tamper(camera), json_bytes({"active": False, "states": []})),
+    ]
+    for feature, value in switches.items():
+        if feature == "zones":
+            out += [(topics.feature_state(camera, f"zone:{zone}"), (ON if on else OFF).encode()) for zone, on in value.items()]
+        else:
+            out.append((topics.feature_state(camera, feature), (ON if value else OFF).encode()))
     return out
