@@ -54,7 +54,7 @@ class NodeView:
             "cameras": f"{cameras.get('online', '-')} on / {cameras.get('offline', '-')} off" if cameras else "-",
             "detector": f"{s['detector_ms']:.0f} ms" if s.get("detector_ms") is not None else "-",
             "disk free": f"{disk / 1e9:.1f} GB" if disk is not None else "-",
-            "last update": result[:90],
+            "last update": result if len(result) <= 80 else result[:79] + "…",
             "seen": f"{max(0, now - seen):.0f} s ago" if seen else "-",
         }
 
