@@ -366,7 +366,7 @@ class Updater:
         if not quiet and (state != "downloading" or not extra.get("progress")):
             text = f"{state}: {reason}" if reason else state
             level = logging.WARNING if state in {"rejected", "rolled back", "failed"} else logging.INFO
-            self._log_once((state, version, reason), level, "model update %s: %s", m.label if m else "-", text)
+            self._log_once((state, version, reason), level, "model update %s: %s", m.label if m else "(unverified manifest)", text)
         self.report(payload)
 
     def _log_once(self, key: tuple[Any, ...], level: int, message: str, *args: Any) -> None:
