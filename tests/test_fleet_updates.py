@@ -199,6 +199,9 @@ def test_swap_under_running_cameras_then_a_failing_model_rolls_back_at_once(run:
     assert watching["shadow"]["found"] >= 3 and watching["shadow"]["kept"] > 0, watching["shadow"]
     swapped_at = time.monotonic()
     assert r.detector.info.sha256 == sha256_of(Y416) and r.detector.watching
+    deadline = time.monotonic() + 20
+    while sum(c[1] == sha256_of(Y416) for c in r.cameras.calls) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the cameras use the new model a while
     # The new model breaks while being watched (its interpreter is gone): the previous one
     # takes over inside the same detector call, and the update is rolled back.
     r.detector.inner.close()

@@ -16,7 +16,7 @@ It prints one JSON line: ``{"ok": true, "layout": .., "input_size": [w, h], "inf
 or ``{"ok": false, "reason": ".."}``.
 
     python -m camwatch.fleet.probe --model F --labels L --layout yolox [--input-size 416x416]
-                                   [--track person,car] [--runtime auto]
+                                   [--track '["person", "car"]'] [--runtime auto]
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def run_probe(
 ) -> ProbeResult:  # fmt: skip
     """Run the checks in a child interpreter; a crash or a hang is a refusal, never ours."""
     command = [sys.executable, "-m", "camwatch.fleet.probe", "--model", str(model), "--labels", str(labels),
-               "--layout", layout, "--track", ",".join(track), "--runtime", runtime]  # fmt: skip
+               "--layout", layout, "--track", json.dumps(track), "--runtime", runtime]  # fmt: skip
     if input_size is not None:
         command += ["--input-size", f"{input_size[0]}x{input_size[1]}"]
     try:
@@ -116,11 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, required=True)
     parser.add_argument("--layout", required=True)
     parser.add_argument("--input-size", default=None)
-    parser.add_argument("--track", default="")
+    parser.add_argument("--track", default="[]", help="JSON list of the labels the cameras track")
     parser.add_argument("--runtime", default="auto")
     args = parser.parse_args(argv)
     size = tuple(int(v) for v in args.input_size.split("x")) if args.input_size else None
-    track = [label for label in args.track.split(",") if label]
+    track = [str(label) for label in json.loads(args.track)]
     try:
         result = check_model(args.model, args.labels, args.layout, size, track, args.runtime)  # type: ignore[arg-type]
     except Exception as exc:  # anything else the runtime raises on a bad file
