@@ -214,3 +214,45 @@ def test_system_page_shows_the_model_and_the_update_history(
     rows = page[page.index("<tbody>", page.index('id="model-updates"')):]
     assert rows.index("yolox_416 v5") < rows.index("ssd_mobilenet_v1 v4")  # newest first
     assert "shadow test: found 0 of the 9 objects" in rows
+
+
+def test_fleet_commands_publish_clear_and_say_when_the_broker_is_away(
+    broker: MosquittoBroker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+    from cryptography.hazmat.primitives import serialization
+
+    from camwatch.cli import main
+    from camwatch.fleet.manifest import parse_manifest
+    from camwatch.fleet.signing import generate_key, sign_manifest
+    from tests.support.netutil import free_port
+
+    def config(port: int) -> str:
+        path = tmp_path / f"config-{port}.yml"
+        path.write_text(yaml.safe_dump({"cameras": {"door": {"url": "x.mp4"}},
+                                        "mqtt": {"enabled": True, "host": "127.0.0.1", "port": port}}))  # fmt: skip
+        return str(path)
+
+    pair = generate_key()
+    key = serialization.load_pem_private_key(pair.private_pem, None)
+    manifest = parse_manifest({"name": "y416", "version": 9, "url": "https://m.lan/y.tflite", "sha256": "cd" * 32,
+                               "size": 10, "layout": "yolox", "labels": ["person"], "target": "gate-a"})  # fmt: skip
+    signed = tmp_path / "desired.json"
+    signed.write_text(json.dumps(sign_manifest(manifest, key)))
+    assert main(["fleet", "publish", "--config", config(broker.port), str(signed)]) == 0
+    assert "camwatch/gate-a/model/desired (retained)" in capsys.readouterr().out
+    late = Subscriber(broker.port, ["camwatch/+/model/desired"])
+    got = late.wait_for(lambda: late.last("camwatch/gate-a/model/desired"), what="retained desired model")
+    assert got.retain and json.loads(got.payload)["signature"]
+    late.close()
+    assert main(["fleet", "clear", "--config", config(broker.port), "--node", "gate-a"]) == 0
+    late = Subscriber(broker.port, ["camwatch/+/model/desired"])
+    time.sleep(0.5)
+    assert not late.messages  # nothing retained any more
+    late.close()
+    capsys.readouterr()
+    assert main(["fleet", "status", "--config", config(free_port()), "--timeout", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot reach the MQTT broker mqtt://127.0.0.1:") and "Traceback" not in err
+    assert main(["fleet", "publish", "--config", config(broker.port), config(broker.port)]) == 1  # not a manifest
+    assert "is not a signed manifest" in capsys.readouterr().err
