@@ -225,6 +225,12 @@ def test_wrong_hash_and_old_versions_are_refused_and_the_model_keeps_running(
     run: Any, served: ModelHttpServer
 ) -> None:
     r = run(watch_period=0)
+    for i in range(30):  # any broker client can publish junk there: answered once, not 30 times
+        r.updater.offer(FLEET, json.dumps({"manifest": "{}", "signature": f"{i:04d}"}).encode())
+        time.sleep(0.02)
+    time.sleep(0.5)
+    junk = [s for s in r.states if s["state"] == "rejected"]
+    assert len(junk) == 1 and "does not verify" in junk[0]["reason"], junk
     r.updater.offer(FLEET, _signed(r.pair, served, Y416, 5, sha256=sha256_of(Y320)))
     rejected = r.wait_state(5, {"rejected", "active"})
     assert rejected["state"] == "rejected" and "SHA-256 mismatch" in rejected["reason"], rejected

@@ -47,6 +47,7 @@ _LOGGER = logging.getLogger(__name__)
 NODE, FLEET = "node", "fleet"  # where a manifest came from
 IN_PROGRESS = frozenset({"scheduled", "downloading", "verifying", "testing", "watching"})
 TITLE = "camwatch detector model"
+REFUSAL_QUIET = 10.0  # seconds between two published refusals of the same kind
 
 
 class Swappable(Protocol):
@@ -82,6 +83,7 @@ class Updater:
         self._retry: tuple[str, bytes, float] | None = None
         self._not_before: dict[tuple[str, int], float] = {}
         self._logged: set[tuple[Any, ...]] = set()
+        self._last_refusal: tuple[float, str | None] = (-REFUSAL_QUIET, None)
         self._thread: threading.Thread | None = None
 
     @property
@@ -190,7 +192,12 @@ class Updater:
         return manifest
 
     def _refuse(self, manifest: ModelManifest | None, reason: str) -> None:
-        """Refused before anything was fetched; a bad signature does not use up a version."""
+        """Refused before anything was fetched; a bad signature does not use up a version. Any
+        broker client can publish there: a flood of the same refusal is answered once per REFUSAL_QUIET s."""
+        now = time.monotonic()
+        if reason == self._last_refusal[1] and now - self._last_refusal[0] < REFUSAL_QUIET:
+            return
+        self._last_refusal = (now, reason)
         self._publish("rejected", manifest, reason=reason)
 
     # ------------------------------------------------------------ one update
@@ -250,10 +257,14 @@ class Updater:
             return self._reject_installed(m, model, str(probe.reason))
         try:
             candidate = build_installed(model, self.store, self.config.detector)
-        except ModelError as exc:
+        except (ModelError, ValueError, RuntimeError, OSError) as exc:
             return self._reject_installed(m, model, str(exc))
         self._publish("testing", m, step="shadow test")
-        tally = self._shadow(candidate)
+        try:
+            tally = self._shadow(candidate)
+        except (ValueError, RuntimeError) as exc:
+            candidate.close()
+            return self._reject_installed(m, model, f"shadow test: the new model failed ({exc})")
         if tally.too_lossy(self.settings.allowed_loss, self.settings.min_objects):
             candidate.close()
             return self._reject_installed(m, model, f"shadow test: {tally.describe()}")
