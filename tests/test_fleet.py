@@ -263,13 +263,13 @@ def test_three_nodes_signed_updates_refusals_catch_up_and_rollbacks(fleet: Fleet
     # ---- a model that finds nothing: rejected by the shadow test, or rolled back by the watch
     time.sleep(2)
     since = fleet.publish(fleet.manifest(SSD, 4, OFF_BY_ONE, "ssd", target=a.name))
+    fleet.publish(fleet.manifest(SSD, 5, OFF_BY_ONE, "ssd", target=b.name))
     result = fleet.done(a, since, 4)
     assert result["state"] == "rejected" and result["reason"].startswith("shadow test: found 0 of the"), result
-    fleet.still_detecting(a, y416)
-    since = fleet.publish(fleet.manifest(SSD, 5, OFF_BY_ONE, "ssd", target=b.name))
     result = fleet.done(b, since, 5)
     assert result["state"] == "rolled back" and result["reason"].startswith("watch period: found 0 of the"), result
-    fleet.still_detecting(b, y416)
+    for node in (a, b):
+        fleet.still_detecting(node, y416)
     print(fleet.fleet_status(a))
 
     # ---- YOLOX → SSD for the whole fleet
