@@ -80,7 +80,7 @@ def test_openapi_lists_every_route(env) -> None:
     for rule in client.application.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"][path], (method, path)
     names = {p["name"] for p in spec["paths"]["/api/events"]["get"]["parameters"]}
