@@ -207,7 +207,8 @@ def _last_slot(node: Any) -> tuple[Any, Any, int] | None:
 
 
 def take_trailing_lines(node: Any) -> str | None:
-    """Detach the whole comment lines after ``node``'s last value (its end-of-line comment stays)."""
+    """Detach the lines after ``node``'s last value (blank ones and comments; the value's own
+    end-of-line comment stays). Returns them as text that starts on a line of its own."""
     slot = _last_slot(node)
     if slot is None:
         return None
@@ -216,15 +217,18 @@ def take_trailing_lines(node: Any) -> str | None:
     token = entry[index] if entry and len(entry) > index else None
     if not isinstance(token, CommentToken) or "\n" not in token.value:
         return None
-    text = token.value
-    own, rest = ("", text) if not text.startswith("#") else text.split("\n", 1)
-    if not rest.strip("\n") and not own:
+    own, rest = token.value.split("\n", 1)  # the value's line ends at the first newline
+    if "#" not in rest:
         return None
-    if own:
+    if own.strip():
         token.value = own + "\n"
     else:
         entry[index] = None
-    return rest if own else text
+    return rest
+
+
+def _line_after(text: str) -> CommentToken:
+    return CommentToken("\n" + text, CommentMark(0), None)
 
 
 def _put_trailing_lines(node: Any, text: str) -> bool:
@@ -234,10 +238,10 @@ def _put_trailing_lines(node: Any, text: str) -> bool:
     container, key, index = slot
     entry = container.ca.items.setdefault(key, [None, None, None, None])
     token = entry[index]
-    if isinstance(token, CommentToken):
-        token.value = token.value.rstrip("\n") + "\n" + text if token.value.startswith("#") else text
+    if isinstance(token, CommentToken) and token.value.lstrip(" ").startswith("#"):
+        token.value = token.value.split("\n", 1)[0] + "\n" + text
     else:
-        entry[index] = CommentToken(text if text.startswith("\n") else "\n" + text, CommentMark(0), None)
+        entry[index] = _line_after(text)
     return True
 
 
@@ -248,9 +252,10 @@ def restore_trailing_lines(doc: CommentedMap, order: list[Any], gaps: dict[Any, 
         text = gaps.get(key)
         if not text:
             continue
-        if key in doc and not _last_slot(doc[key]):  # emptied (``cameras: {}``): after its own line
-            entry = doc.ca.items.setdefault(key, [None, None, None, None])
-            entry[2] = CommentToken(text if text.startswith("\n") else "\n" + text, CommentMark(0), None)
+        if key in doc and not _last_slot(doc[key]):  # emptied: ``cameras: {}``, then the lines
+            if isinstance(doc[key], (CommentedMap, CommentedSeq)):
+                doc[key].fa.set_flow_style()
+            doc.ca.items.setdefault(key, [None, None, None, None])[2] = _line_after(text)
             continue
         for candidate in [key, *reversed(order[:position])]:
             if candidate in doc and _put_trailing_lines(doc[candidate], text):

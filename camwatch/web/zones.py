@@ -57,8 +57,14 @@ def _polygon(where: str, value: Any) -> list[list[float]]:
             raise ZoneEditError(f"{where}: each point must be [x, y] numbers, got {point!r}")
         if not all(0 <= v <= 1 for v in point):
             raise ZoneEditError(f"{where}: the editor saves relative coordinates 0..1, got {point!r}")
-        points.append([round(float(point[0]), 4), round(float(point[1]), 4)])
+        points.append([_coordinate(point[0]), _coordinate(point[1])])
     return points
+
+
+def _coordinate(value: float) -> float:
+    """0..1 to 4 decimals (a tenth of a pixel on a 4K frame); 0 and 1 stay whole in the file."""
+    rounded = round(float(value), 4)
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def _number(value: Any) -> bool:
