@@ -47,6 +47,14 @@
     return "file " + source.path + (source.loop ? " (loops)" : "");
   }
 
+  // A file that played to its end is done, not broken.
+  function stateBadge(enabled, st) {
+    if (!enabled) return ["off", "disabled"];
+    if (st.online) return ["ok", "online"];
+    if (st.state === "finished" || st.state === "starting") return ["idle", st.state];
+    return ["bad", st.state || "offline"];
+  }
+
   function fact(dl, label, value) {
     dl.appendChild(el("dt", {}, label));
     var dd = el("dd", {}, value);
@@ -59,7 +67,7 @@
     var article = el("article", { "class": "card camera-settings", "data-camera": cam.name });
     var header = el("header");
     header.appendChild(el("h2", {}, cam.display_name));
-    var badge = !cam.enabled ? ["off", "disabled"] : st.online ? ["ok", "online"] : ["bad", st.state || "starting"];
+    var badge = stateBadge(cam.enabled, st);
     header.appendChild(el("span", { "class": "badge " + badge[0], "data-field": "state" }, badge[1]));
     article.appendChild(header);
     var dl = el("dl", { "class": "facts" });
@@ -243,7 +251,7 @@
       if (!article) return;
       var st = c.status || {};
       var badge = article.querySelector('[data-field="state"]');
-      var state = !c.enabled ? ["off", "disabled"] : st.online ? ["ok", "online"] : ["bad", st.state || "starting"];
+      var state = stateBadge(c.enabled, st);
       badge.className = "badge " + state[0];
       badge.textContent = state[1];
     });
