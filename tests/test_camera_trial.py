@@ -171,3 +171,22 @@ def test_digest_answers_follow_the_rfc_example() -> None:
     ha1 = md5("Mufasa:testrealm@host.com:Circle Of Life")
     expected = md5(f"{ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:00000001:{cnonce}:auth:{md5('GET:/dir/index.html')}")
     assert fields["response"].strip('"') == expected
+
+
+def test_usb_cameras_are_listed_with_their_driver_names(tmp_path: Path) -> None:
+    """/dev/video* with the names and node indexes sysfs gives (a UVC camera has a metadata node)."""
+    from camwatch.sources.devices import video_devices
+
+    dev, sysfs = tmp_path / "dev", tmp_path / "sys"
+    for node, name, index in (("video0", "HD Pro Webcam C920", "0"), ("video1", "HD Pro Webcam C920", "1"),
+                              ("video2", "USB2.0 Camera", "0"), ("video10", "", "")):
+        (dev / node).parent.mkdir(parents=True, exist_ok=True)
+        (dev / node).touch()
+        if name:
+            (sysfs / node).mkdir(parents=True)
+            (sysfs / node / "name").write_text(name + "\n")
+            (sysfs / node / "index").write_text(index + "\n")
+    (dev / "video-bogus").touch()
+    found = [(d.path, d.name, d.index) for d in video_devices(dev, sysfs)]
+    assert found == [(str(dev / "video0"), "HD Pro Webcam C920", 0), (str(dev / "video2"), "USB2.0 Camera", 0),
+                     (str(dev / "video10"), "video10", 0), (str(dev / "video1"), "HD Pro Webcam C920", 1)]

@@ -20,6 +20,7 @@ from camwatch.config import load_config
 from camwatch.config.writer import referenced_file
 from camwatch.web import create_app
 from tests.conftest import MEDIA, SSD_MODEL, require
+from tests.mqtt_support import Subscriber
 from tests.support.rtsp import RtspServer, rtsp_missing
 from tests.support.web import make_context, setup_and_login
 
@@ -205,18 +206,39 @@ def test_a_camwatch_without_cameras_serves_every_page(env: Any) -> None:
     assert b"No camera yet" in page and b'id="cam-test"' in page
 
 
-def test_a_camera_added_and_removed_on_a_running_camwatch(tmp_path: Path, shared_media: Path) -> None:
-    """The real life cycle: apply_config starts the new camera; removing it stops it, its events stay."""
+def _messages(sub: Subscriber, prefix: str) -> list[Any]:
+    return [m for m in list(sub.messages) if m.topic.startswith(prefix)]
+
+
+def _discovery(sub: Subscriber, camera: str) -> list[Any]:
+    """Retained Home Assistant configs of ``camera``'s entities, latest per topic, not cleared."""
+    latest: dict[str, Any] = {}
+    for message in _messages(sub, "homeassistant/"):
+        if f"_{camera}/" in message.topic and message.topic.endswith("/config"):
+            latest[message.topic] = message
+    return [m for m in latest.values() if m.payload]
+
+
+def test_a_camera_added_and_removed_on_a_running_camwatch(tmp_path: Path, shared_media: Path,
+                                                         mosquitto_broker: Any) -> None:
+    """The real life cycle, with MQTT: camwatch starts with no camera (the hub's entities only);
+    apply_config starts the added camera and its Home Assistant entities appear; removed, it
+    stops, its entities go and its events stay."""
     require(SSD_MODEL.is_file(), f"SSD model {SSD_MODEL}")
     from camwatch.app import Camwatch
 
     config_path = tmp_path / "config.yml"
     config_path.write_text(f"# no camera yet\ncameras: {{}}\ndetector:\n  model_path: {SSD_MODEL}\n"
-                           "web:\n  enabled: false\nmqtt:\n  enabled: false\n")
+                           "web:\n  enabled: false\n"
+                           f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {mosquitto_broker.port}\n")
+    sub = Subscriber(mosquitto_broker.port, ["homeassistant/#", "camwatch/#"])
     app = Camwatch(load_config(config_path), config_path=config_path, data_dir=tmp_path / "data",
-                   with_mqtt=False, start_time=time.time() - 3600)
+                   start_time=time.time() - 3600)
     app.start()
     try:
+        sub.wait_for(lambda: [m for m in _messages(sub, "homeassistant/") if m.topic.endswith("/armed/config")],
+                     what="the hub's discovery with no camera")
+        assert _discovery(sub, "porch") == []
         ctx = make_context(tmp_path / "web", cameras=(), write_config=False)
         ctx.config, ctx.config_path, ctx.store, ctx.state = app.config, config_path, app.store, app.state
         ctx.control, ctx.data_dir, ctx.apply_config = app.control, app.data_dir, app.apply_config
@@ -226,6 +248,7 @@ def test_a_camera_added_and_removed_on_a_running_camwatch(tmp_path: Path, shared
         body = {"source": {"kind": "file", "path": str(CLIP), "loop": True}, "labels": ["person"], "fps": 5}
         assert client.put("/api/cameras/porch/settings", json=body, headers=headers).status_code == 201
         assert "porch" in app.workers
+        sub.wait_for(lambda: len(_discovery(sub, "porch")) >= 5, timeout=30, what="porch's entities")
         deadline = time.monotonic() + 60
         while not app.state.camera("porch").online:
             assert time.monotonic() < deadline, app.state.camera("porch")
@@ -236,8 +259,10 @@ def test_a_camera_added_and_removed_on_a_running_camwatch(tmp_path: Path, shared
         assert client.get("/api/cameras").get_json()["cameras"][0]["status"]["online"] is True
         assert client.delete("/api/cameras/porch", headers=headers).status_code == 200
         assert "porch" not in app.workers and "porch" not in app.pipelines
+        sub.wait_for(lambda: _discovery(sub, "porch") == [], timeout=30, what="porch's entities removed")
         assert app.store.query(camera="porch", limit=1)[1] >= 1  # its events stay
         assert client.get("/api/cameras").get_json() == {"cameras": []}
         web.extensions["camwatch.accounts"].close()
     finally:
         app.stop()
+        sub.close()
