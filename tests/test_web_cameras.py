@@ -98,6 +98,11 @@ def test_add_change_and_remove_cameras(env: Any) -> None:
     assert client.put("/api/cameras/door/settings", json={"source": stream2, "labels": ["person", "car"]},
                       headers=headers).status_code == 200
     assert _secret_of(ctx.config_path, "door") == kept  # the source did not change: the same file
+    # The stored password never follows the camera to another address: it must be typed again.
+    elsewhere = {**stream2, "url": "rtsp://198.51.100.7:554/stream2"}
+    moved = client.put("/api/cameras/door/settings", json={"source": elsewhere}, headers=headers)
+    assert moved.status_code == 409 and "type the password again" in moved.get_json()["error"]
+    assert _secret_of(ctx.config_path, "door") == kept and kept.exists()
     changed = client.put("/api/cameras/door/settings", json={"source": {**stream2, "password": "n3w"}},
                          headers=headers)
     assert changed.status_code == 200
@@ -185,6 +190,10 @@ def test_the_test_button_uses_the_stored_password_of_a_camera(env: Any) -> None:
         assert saved.status_code == 201
         stored = client.post("/api/cameras/door/test", json={"source": source}, headers=headers).get_json()
         assert stored["ok"], stored  # the password comes from the secret file, not from the page
+        # ... and only to the address it was given for (localhost is another name for it).
+        other = {**source, "url": camera.url.replace("127.0.0.1", "localhost")}
+        refused = client.post("/api/cameras/door/test", json={"source": other}, headers=headers).get_json()
+        assert refused["reason"] == "wrong_password" and "RTSP 401" in refused["message"]
         wrong = client.post("/api/cameras/door/test", json={"source": {**source, "password": "guess"}},
                             headers=headers).get_json()
         assert (wrong["ok"], wrong["reason"], wrong["image"]) == (False, "wrong_password", None)

@@ -225,15 +225,34 @@ def check_request(body: Any) -> CameraEdit:
     return CameraEdit(check_source(body["source"]), fields)
 
 
-def login_for_trial(ctx: WebContext, name: str, edit: SourceEdit) -> str | None:
-    """The password a test uses: the one typed, else the stored one of this camera's stream."""
-    if edit.password is not None or edit.source.kind != "stream":
-        return edit.password or None
+def same_place(a: str, b: str) -> bool:
+    """Two stream addresses on the same scheme, host and port (a stored password may go there)."""
+    try:
+        first, second = urlsplit(a), urlsplit(b)
+        return (first.scheme.lower(), first.hostname, first.port) == (second.scheme.lower(), second.hostname,
+                                                                      second.port)
+    except ValueError:
+        return False
+
+
+def stored_login(ctx: WebContext, name: str, source: Source) -> str | None:
+    """Camera ``name``'s stored password, when ``source`` still points where it was given for:
+    the same user on the same scheme, host and port. A stored password never goes to another
+    address — or anyone allowed to change a camera could read it off a server of their own."""
     cam = ctx.config.cameras.get(name)
-    if cam is None:
+    if cam is None or source.kind != "stream":
         return None
     stored, password = current_source(cam)
-    return password if stored.kind == "stream" and stored.username == edit.source.username else None
+    if stored.kind != "stream" or stored.username != source.username or not same_place(stored.url, source.url):
+        return None
+    return password
+
+
+def login_for_trial(ctx: WebContext, name: str, edit: SourceEdit) -> str | None:
+    """The password a test uses: the one typed, else the stored one (see ``stored_login``)."""
+    if edit.password is not None:
+        return edit.password or None
+    return stored_login(ctx, name, edit.source)
 
 
 # ------------------------------------------------------------------ saving
@@ -286,7 +305,11 @@ def save_camera(ctx: WebContext, name: str, body: Any) -> tuple[CamwatchConfig, 
         shown = Source(current.kind, secrets.redact(current.url), current.username, current.loop)
         unchanged = wanted.password is None and (wanted.source == current or wanted.source == shown)
         if wanted.password is None and wanted.source.kind == "stream" and wanted.source.username:
-            keep = stored_password
+            keep = stored_login(ctx, name, wanted.source)
+            if keep is None and stored_password and not unchanged:
+                raise CameraEditError(f"the stored password is for {secrets.redact(current.url)} as "
+                                      f"{current.username}: type the password again for the new address or user",
+                                      409)
     password = wanted.password if wanted.password is not None else keep
     new_file = None
     if not unchanged and wanted.source.kind == "stream" and wanted.source.username and password:

@@ -117,7 +117,7 @@
     $("cam-user").value = source.kind === "stream" ? (source.username || "") : "";
     $("cam-password").value = "";
     var stored = source.kind === "stream" && source.has_password;
-    $("cam-password").placeholder = stored ? "leave empty to keep the stored password" : "";
+    $("cam-password").placeholder = stored ? "leave empty to keep the stored password (same address and user)" : "";
     $("keep-password-row").hidden = !stored;
     $("cam-clear-password").checked = false;
     $("cam-path").value = source.kind === "file" ? source.path : "";
