@@ -33,7 +33,7 @@ import yaml
 
 from camwatch.models import ModelManager
 from tests.conftest import MEDIA, MODELS, require
-from tests.support.browser import shot, wait_js
+from tests.support.browser import PHONE, shot, wait_js
 from tests.support.netutil import free_port, tail
 from tests.support.notify_endpoint import NotifyEndpoint
 from tests.support.web import PASSWORD
@@ -109,6 +109,7 @@ def _api(page: Any, path: str) -> Any:
 def _add_file_camera(page: Any, base: str, name: str, shot_name: str) -> None:
     page.goto(base + "/cameras")
     page.wait_for_selector("#camera-form")
+    assert page.input_value("#cam-url") == "" and page.input_value("#cam-name") == ""  # a blank form
     page.fill("#cam-name", name)
     page.check("#kind-file")
     page.fill("#cam-path", str(CLIP))
@@ -163,6 +164,15 @@ def test_from_an_empty_install_to_a_recognised_visitor(camwatch_process: Any, br
     page.wait_for_url(base + "/cameras")
     _add_file_camera(page, base, "porch", "first-run-03-camera-test")
     shot(page, "first-run-04-camera-saved")
+    phone = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                storage_state=context.storage_state())
+    small = phone.new_page()
+    small.goto(base + "/cameras")
+    small.wait_for_selector("article.camera-settings[data-camera=porch]")
+    widths = small.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"/cameras is {widths[0]} px wide on a {widths[1]} px phone"
+    shot(small, "first-run-phone-cameras")
+    phone.close()
 
     # 3. An event from the clip, with the face of each person.
     events = _wait(lambda: [e for e in _api(page, base + "/api/events?camera=porch&label=person")["events"]

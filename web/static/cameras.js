@@ -113,7 +113,7 @@
     $("cam-display").value = cam && cam.display_name !== cam.name ? cam.display_name : "";
     var source = cam ? cam.source : { kind: "stream" };
     $("kind-" + source.kind).checked = true;
-    $("cam-url").value = source.kind === "stream" ? source.url : "";
+    $("cam-url").value = source.kind === "stream" ? (source.url || "") : "";
     $("cam-user").value = source.kind === "stream" ? (source.username || "") : "";
     $("cam-password").value = "";
     var stored = source.kind === "stream" && source.has_password;
