@@ -136,7 +136,9 @@ class Camwatch:
 
     def _start_worker(self, name: str) -> None:
         cam = self.config.cameras[name]
-        source = CameraSource(name, cam.url, cam.detect.fps, cam.source, self.state, start_time=self.start_time)
+        password = cam.password.get_secret_value() if cam.password is not None else None
+        source = CameraSource(name, cam.url, cam.detect.fps, cam.source, self.state, start_time=self.start_time,
+                              username=cam.username, password=password)
         worker = CameraWorker(self.pipelines[name], source, self.state)
         self.workers[name] = worker
         worker.start()
@@ -311,10 +313,15 @@ class Camwatch:
             self.notifier.ready(f"watching {len(self.workers)} camera(s)")
             watchdog = WatchdogPinger(self.notifier, self.health_problem)
             watchdog.start()
+        ended = False
         while not stop_requested.wait(0.5):
-            if self.workers and all(w.finished.is_set() for w in list(self.workers.values())):
+            done = bool(self.workers) and all(w.finished.is_set() for w in list(self.workers.values()))
+            if done and self.web is None:
                 _LOGGER.info("every camera source has ended")
                 break
+            if done and not ended:  # the web page stays up: cameras can be added or changed there
+                _LOGGER.info("every camera source has ended; the web UI keeps running")
+            ended = done
         if watchdog is not None:
             watchdog.stop()
         if self.notifier is not None:
@@ -325,4 +332,5 @@ class Camwatch:
 
 def _source_changed(old: CameraConfig, new: CameraConfig) -> bool:
     """The camera must reopen its source (another stream, sampling or transport)."""
-    return (old.url, old.source, old.detect.fps) != (new.url, new.source, new.detect.fps)
+    return (old.url, old.username, old.password, old.source, old.detect.fps) != (
+        new.url, new.username, new.password, new.source, new.detect.fps)

@@ -108,7 +108,7 @@ def test_faces_page(live_app: Any, browser: Any) -> None:
     wait_js(page, "document.querySelectorAll('article.person[data-person=Grace] .crop img').length === 2")
     assert page.locator(f"#unknown-faces article[data-event='{event_id}']").count() == 0
     assert page.locator("#unknown-faces article.unknown-face").count() == unnamed - 1
-    sources = [s.source for s in app.faces_gallery.samples("Grace")]
+    sources = [s.source for s in app.services.faces.gallery.samples("Grace")]
     assert sources == ["upload:grace_hopper.bmp", f"event:{event_id}"]
     wait_js(page, "[...document.querySelectorAll('.crop img')].every(i => i.complete && i.naturalWidth > 0)")
     shot(page, "faces-enrolled")
@@ -125,7 +125,7 @@ def test_faces_page(live_app: Any, browser: Any) -> None:
     card = page.locator("article.person[data-person='Grace Hopper']")
     card.locator(".crop button[data-action=delete-sample]").first.click()
     wait_js(page, "document.querySelectorAll('article.person .crop img').length === 1")
-    assert [s.source for s in app.faces_gallery.samples("Grace Hopper")] == [f"event:{event_id}"]
+    assert [s.source for s in app.services.faces.gallery.samples("Grace Hopper")] == [f"event:{event_id}"]
     shot(page, "faces-one-sample")
 
     # The event page offers the known people under the face crop.
@@ -138,7 +138,7 @@ def test_faces_page(live_app: Any, browser: Any) -> None:
     page.wait_for_selector("article.person")
     page.locator("article.person button[data-action=delete-person]").click()
     page.wait_for_selector("#no-people:not([hidden])")
-    assert app.faces_gallery.people() == []
+    assert app.services.faces.gallery.people() == []
     assert not problems, problems
     context.close()
 

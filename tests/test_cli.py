@@ -83,14 +83,30 @@ def test_init_writes_a_valid_commented_config(tmp_path):
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+def test_init_without_a_camera_writes_a_valid_config_with_none(tmp_path):
+    """No --url and (on a machine without USB cameras) nothing found: no camera, nothing to fill in."""
+    if list(Path("/dev").glob("video*")):
+        return  # init offers the USB camera here (covered by the config it writes being valid)
+    path = tmp_path / "etc" / "config.yml"
+    result = camwatch("init", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "add your cameras on the web page" in result.stderr
+    text = path.read_text()
+    assert "cameras: {}" in text
+    assert [line for line in text.splitlines() if "${" in line.split("#")[0]] == []  # no secret to provide
+    check = camwatch("config", "check", str(path))
+    assert check.returncode == 0, check.stderr
+
+
 def test_detect_and_replay_do_not_need_the_secrets_of_cameras_they_do_not_open(
     tmp_path, ssd_model, shared_media, data_dir, monkeypatch
 ):
-    """`scripts/run` writes a starter config whose camera URL needs ${CAMWATCH_CAMERA_PASSWORD}."""
+    """A config whose camera URL needs ${CAMWATCH_CAMERA_PASSWORD} (written where it is not set)."""
     starter = tmp_path / "etc" / "config.yml"
-    assert camwatch("init", "--config", str(starter)).returncode == 0
-    assert "${CAMWATCH_CAMERA_PASSWORD}" in starter.read_text()
+    url = "rtsp://user:${CAMWATCH_CAMERA_PASSWORD}@192.168.1.10:554/stream1"
     monkeypatch.delenv("CAMWATCH_CAMERA_PASSWORD", raising=False)
+    assert camwatch("init", "--config", str(starter), "--url", url).returncode == 0
+    assert "${CAMWATCH_CAMERA_PASSWORD}" in starter.read_text()
     monkeypatch.setenv("CAMWATCH_CONFIG", str(starter))
     check = camwatch("config", "check")  # running the cameras does need it, and says so
     assert check.returncode == 1 and "CAMWATCH_CAMERA_PASSWORD is not set" in check.stderr

@@ -122,7 +122,7 @@ def test_missing_secret_is_a_clear_error(tmp_path, monkeypatch):
         ("cameras:\n  a:\n    url: x\n    detect:\n      fps: many\n", "cameras.a.detect.fps:"),
         ("", "the file is empty"),
         ("- just\n- a list\n", "the top level must be a mapping"),
-        ("cameras: {}\n", "at least one camera is required"),
+        ("cameras:\n  Front Door:\n    url: x\n", "camera name 'Front Door' must be"),
     ],
 )
 def test_config_check_bad_input_exits_1_without_traceback(tmp_path, text, expected):
@@ -130,6 +130,14 @@ def test_config_check_bad_input_exits_1_without_traceback(tmp_path, text, expect
     assert result.returncode == 1
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("text", ["cameras: {}\n", "cameras:\n", "web:\n  port: 5081\n"])
+def test_a_config_without_cameras_is_valid(tmp_path, text):
+    """A fresh install runs with no camera: they are added on the web page."""
+    assert load_config(write(tmp_path, text)).cameras == {}
+    result = check(write(tmp_path, text))
+    assert result.returncode == 0, result.stderr
 
 
 def test_config_check_missing_file(tmp_path):

@@ -122,3 +122,29 @@ def test_secrets_go_to_0600_files_never_into_the_yaml(config_file: Path, tmp_pat
     remove_secret(directory, path)
     assert own.exists() and not path.exists()
     assert os.listdir(directory) == []
+
+
+SECTIONS = """\
+cameras:
+  front:
+    url: /media/front.mp4
+    objects:
+      track: [person]   # people only
+
+# Home Assistant later
+mqtt:
+  enabled: false
+"""
+
+
+def test_entries_added_at_the_end_of_a_section_stay_above_the_next_heading(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(SECTIONS, encoding="utf-8")
+    writer = ConfigWriter(path)
+    writer.update(lambda doc: set_path(doc, ["cameras", "back"], {"url": "/media/back.mp4"}))
+    text = path.read_text(encoding="utf-8")
+    assert text == SECTIONS.replace("# people only\n", "# people only\n  back:\n    url: /media/back.mp4\n")
+    writer.update(lambda doc: delete_path(doc, ["cameras", "back"]))
+    assert path.read_text(encoding="utf-8") == SECTIONS
+    writer.update(lambda doc: delete_path(doc, ["cameras", "front"], prune=False))  # emptied: cameras: {}
+    assert path.read_text(encoding="utf-8") == "cameras: {}\n\n# Home Assistant later\nmqtt:\n  enabled: false\n"

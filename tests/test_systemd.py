@@ -4,9 +4,13 @@ cover the Edge TPU ids camwatch looks for."""
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ UNIT = ROOT / "systemd" / "camwatch.service"
 RULES = ROOT / "systemd" / "99-camwatch-edgetpu.rules"
 EXEC_PATH = "/opt/camwatch/.venv/bin/camwatch"
 MAX_EXPOSURE = 4.0  # `systemd-analyze security` score; 3.5 when written
+NOBODY = 65534  # user and group nobody / nogroup: stands in for the service user camwatch
 
 
 def _systemd_analyze() -> str:
@@ -85,6 +90,9 @@ def test_unit_settings() -> None:
     assert set(service["SupplementaryGroups"].split()) == {"video", "plugdev"}
     assert service["StateDirectory"] == "camwatch"
     assert service["ConfigurationDirectory"] == "camwatch"
+    # The web UI saves config.yml (a temporary file renamed over it): /etc/camwatch is writable,
+    # and nothing else of the read-only system.
+    assert service["ReadWritePaths"] == "/etc/camwatch"
     assert service["ProtectSystem"] == "strict"
     assert service["ProtectHome"] == "yes"
     assert service["PrivateTmp"] == "yes"
@@ -135,3 +143,51 @@ def test_udev_rules_cover_the_edge_tpu_ids() -> None:
         else:
             assert fields["SUBSYSTEM"] == ("==", "apex")
     assert usb_ids == set(EDGETPU_USB_IDS)
+
+
+def _save_as(user: int, config: Path) -> subprocess.CompletedProcess[str]:
+    """A camera added through the config writer, as the web UI does, by ``user``."""
+    script = (
+        "import sys\n"
+        "from camwatch.config.writer import ConfigWriter, ConfigWriteError, set_path\n"
+        "try:\n"
+        f"    ConfigWriter(__import__('pathlib').Path({str(config)!r})).update(\n"
+        "        lambda doc: set_path(doc, ['cameras', 'porch'], {'url': '/media/porch.mp4'}))\n"
+        "except ConfigWriteError as exc:\n"
+        "    print(exc, exc.status); sys.exit(3)\n"
+    )
+    command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", sys.executable, "-c", script]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd="/")
+
+
+def test_the_service_user_can_save_the_config_from_the_web_ui(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """/etc/camwatch as the unit sets it up (root-owned, group camwatch, ConfigurationDirectoryMode)
+    with config.yml root:camwatch 0640: the service user replaces config.yml; with the old 0755
+    directory it could not (a clear error, the file untouched)."""
+    require(os.geteuid() == 0, "root (to build root-owned directories and run as another user)")
+    require(shutil.which("setpriv") is not None, "setpriv (util-linux) to drop root")
+    mode = int(_unit()["Service"]["ConfigurationDirectoryMode"], 8)
+    root = Path(tempfile.mkdtemp(prefix="camwatch-etc-"))
+    try:
+        root.chmod(0o755)
+        results = {}
+        for dir_mode in (mode, 0o755):
+            etc = root / f"etc-{dir_mode:o}"
+            etc.mkdir()
+            os.chown(etc, 0, NOBODY)
+            etc.chmod(dir_mode)
+            config = etc / "config.yml"
+            config.write_text("# the installer's comment\ncameras: {}\n")
+            os.chown(config, 0, NOBODY)
+            config.chmod(0o640)
+            results[dir_mode] = (_save_as(NOBODY, config), config)
+        saved, config = results[mode]
+        assert saved.returncode == 0, saved.stdout + saved.stderr
+        text = config.read_text()
+        assert text.startswith("# the installer's comment\n") and "porch:" in text
+        assert stat.S_IMODE(config.stat().st_mode) == 0o640 and config.stat().st_gid == NOBODY
+        refused, config = results[0o755]
+        assert refused.returncode == 3 and "Permission denied" in refused.stdout and "503" in refused.stdout
+        assert "porch" not in config.read_text()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

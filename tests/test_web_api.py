@@ -80,7 +80,7 @@ def test_openapi_lists_every_route(env) -> None:
     for rule in client.application.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"][path], (method, path)
     names = {p["name"] for p in spec["paths"]["/api/events"]["get"]["parameters"]}
@@ -219,6 +219,32 @@ def test_zones_saved_validated_and_applied(env) -> None:
     assert client.put("/api/cameras/nope/zones", json={}, headers=headers).status_code == 404
     assert path.read_text() == written  # bad input lost nothing
     assert yaml.safe_load(written)["cameras"]["back"] == {"url": "/media/back.mp4"}
+
+
+def test_saving_zones_keeps_the_files_comments(env) -> None:
+    ctx, client, csrf, _, _ = env
+    path = ctx.config_path
+    commented = ("# the porch Pi\ncameras:\n  front:   # the doorbell\n    url: /media/front.mp4   # for now\n"
+                 "    zones:\n      steps:\n        coordinates: [[0.1, 0.5], [0.9, 0.5], [0.9, 1.0]]   # the steps\n"
+                 "        loitering_time: 30\n  back:\n    url: /media/back.mp4\n\n# the web page\nweb:\n"
+                 "  host: 127.0.0.1\n")
+    path.write_text(commented)
+    ctx.config = load_config(path)
+    zones = client.get("/api/cameras/front/zones").get_json()["zones"]
+    zones["gate"] = {"coordinates": [[0, 0], [0.5, 0], [0.5, 0.5]], "objects": ["person", "car"]}
+    saved = client.put("/api/cameras/front/zones", json={"zones": zones, "motion_mask": [[[0, 0], [1, 0], [1, 0.1]]]},
+                       headers={"X-CSRF-Token": csrf})
+    assert saved.status_code == 200, saved.data
+    text = path.read_text()
+    for line in ("# the porch Pi", "  front:   # the doorbell", "    url: /media/front.mp4   # for now",
+                 "        coordinates: [[0.1, 0.5], [0.9, 0.5], [0.9, 1.0]]   # the steps",
+                 "        loitering_time: 30", "# the web page"):
+        assert line + "\n" in text, (line, text)
+    assert "      gate:\n        coordinates: [[0, 0], [0.5, 0], [0.5, 0.5]]\n        objects: [person, car]\n" in text
+    assert "inertia" not in text and "enabled" not in text  # defaults the editor sent back stay out
+    assert "      mask:\n      - [[0, 0], [1, 0], [1, 0.1]]\n" in text
+    assert text.index("gate:") < text.index("  back:") < text.index("# the web page")
+    assert load_config(path).cameras["front"].zones["steps"].loitering_time == 30
 
 
 def test_zones_without_config_file_is_409(tmp_path: Path) -> None:

@@ -72,11 +72,14 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(live, tmp_path: Path
         # Real resources for the operations on one event or camera; deletions get their own event.
         f'[parameters]\n"path.event_id" = "{kept}"\n"path.camera" = "front"\n'
         # HTML pages refuse a browser without a login by sending it to the login page.
-        '[[operations]]\ninclude-tag-regex = "^(pages|auth)$"\n'
+        '[[operations]]\ninclude-tag-regex = "^(pages|auth|manage)$"\n'
         'checks.negative_data_rejection.expected-statuses = [302, 400, 401, 403, 404, 405, 409, 413, 429]\n'
         f'[[operations]]\ninclude-path-regex = "^/(api/)?events/\\\\{{event_id\\\\}}(/delete)?$"\n'
         'include-method-regex = "^(DELETE|POST)$"\n'
         f'parameters = {{ "path.event_id" = "{deleted}" }}\n'
+        # Removing a camera: the other one (front stays for the operations on one camera).
+        '[[operations]]\ninclude-path-regex = "^/api/cameras/\\\\{camera\\\\}$"\ninclude-method-regex = "^DELETE$"\n'
+        'parameters = { "path.camera" = "back" }\n'
     )
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(schema_file),

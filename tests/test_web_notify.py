@@ -90,7 +90,6 @@ def test_bad_input_is_refused_and_saves_nothing(env: Any, hook: NotifyEndpoint) 
     before = ctx.config_path.read_text(encoding="utf-8")
     cases = [
         ("phone", {"url": "nosuchservice://t0ken-value"}, "not a service Apprise knows"),
-        ("phone", {"labels": ["person"]}, "needs its Apprise URL"),
         ("Phone!", {"url": hook.apprise_url()}, "lower case"),
         ("phone", {"url": hook.apprise_url(), "colour": "red"}, "unknown key"),
         ("phone", {"url": hook.apprise_url(), "min_interval": -5}, "must be >= 0"),
@@ -101,6 +100,8 @@ def test_bad_input_is_refused_and_saves_nothing(env: Any, hook: NotifyEndpoint) 
         assert response.status_code == 400, (body, response.data)
         assert message in response.get_json()["error"], response.get_json()
         assert b"t0ken-value" not in response.data
+    missing = _put(client, csrf, "phone", {"labels": ["person"]})  # nothing to change, nothing to create
+    assert missing.status_code == 404 and "needs its Apprise URL" in missing.get_json()["error"]
     assert ctx.config_path.read_text(encoding="utf-8") == before and applied == []
     assert not (ctx.data_dir / "secrets").exists() or list((ctx.data_dir / "secrets").iterdir()) == []
     # Without the CSRF token a cookie session cannot change anything.

@@ -1,10 +1,12 @@
-"""`camwatch init`: write a commented starter config (offering the USB cameras found)."""
+"""`camwatch init`: write a commented starter config (offering the USB cameras found).
+
+With no camera given and none plugged in, the config has no camera: camwatch then starts
+with its web page only, where cameras are added (nothing to edit by hand)."""
 
 from __future__ import annotations
 
 import argparse
 import glob
-import os
 import sys
 
 from camwatch.atomic import write_atomic
@@ -17,7 +19,6 @@ TEMPLATE = """\
 # Every option is described in docs/configuration.md. Secrets: write ${{ENV_VAR}} or
 # ${{file:/path/to/secret}} instead of the value; they are never logged.
 
-cameras:
 {cameras}
 # Object detector. `camwatch models pull` downloads the model (SHA-256 checked).
 detector:
@@ -39,6 +40,15 @@ mqtt:
 storage:
   retain_days: 30
   max_snapshot_mb: 1024
+"""
+
+NO_CAMERA = """\
+# Cameras: add them on the web page (Cameras), or here, for example
+#   front_door:
+#     url: rtsp://192.168.1.20:554/stream1
+#     username: viewer
+#     password: ${{file:/etc/camwatch/front_door.password}}   # a file holding only the password
+cameras: {{}}
 """
 
 CAMERA = """\
@@ -76,17 +86,17 @@ def init_command(args: argparse.Namespace) -> int:
     if not urls and found:
         print("USB cameras found: " + ", ".join(found), file=sys.stderr)
         urls = found[:1]
-    if not urls:
-        urls = ["rtsp://user:${CAMWATCH_CAMERA_PASSWORD}@192.168.1.10:554/stream1"]
-        print("no USB camera found: edit the example RTSP URL in the config", file=sys.stderr)
-    cameras = "".join(CAMERA.format(name=f"camera_{i + 1}", url=u) for i, u in enumerate(urls))
+    if urls:
+        cameras = "cameras:\n" + "".join(CAMERA.format(name=f"camera_{i + 1}", url=u) for i, u in enumerate(urls))
+    else:
+        cameras = NO_CAMERA.format()
+        print("no USB camera found: add your cameras on the web page", file=sys.stderr)
     text = TEMPLATE.format(path=path, cameras=cameras, model=DEFAULT_DETECTOR_MODEL)
     write_atomic(path, text, durable=True)
     print(f"wrote {path}")
     try:
-        os.environ.setdefault("CAMWATCH_CAMERA_PASSWORD", "")
-        load_config(path)
+        load_config(path, cameras=())  # the cameras' ${...} secrets may not exist yet where init runs
     except Exception as exc:  # the template must always validate; say so if it does not
         raise CliError(f"the written config does not validate: {exc}") from exc
-    print("next: `camwatch models pull`, then `camwatch run`")
+    print("next: `camwatch models pull`, then `camwatch run` (and open the web page it names)")
     return 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from camwatch.config.anomaly import TamperConfig
 from camwatch.config.base import Section
@@ -100,10 +102,27 @@ class CameraMqttConfig(Section):
     )
 
 
+def has_scheme(url: str) -> bool:
+    """A network address (rtsp://, http://...) rather than a file or a device."""
+    return "://" in url
+
+
 class CameraConfig(Section):
     url: str = Field(
         title="Source",
         description="rtsp:// or http(s):// stream, a video file path, or a USB camera (/dev/videoN).",
+    )
+    username: str | None = Field(
+        None,
+        title="User name",
+        description="Login of an rtsp:// or http(s):// stream; camwatch adds it to the address only when it "
+        "opens the stream (keep it out of url).",
+    )
+    password: SecretStr | None = Field(
+        None,
+        title="Password",
+        description="Password of the stream: write ${file:/path} or ${ENV_VAR}, never the password itself (the "
+        "web page stores it in a 0600 file). Added to the address only when the stream is opened; never shown.",
     )
     enabled: bool = Field(True, title="Enabled", description="Capture from this camera.")
     name: str | None = Field(None, title="Display name", description="Human-friendly name; defaults to the key.")
@@ -144,3 +163,19 @@ class CameraConfig(Section):
         if not value.strip():
             raise ValueError("must not be empty")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _login(self) -> CameraConfig:
+        if self.username is None and self.password is None:
+            return self
+        if not has_scheme(self.url):
+            raise ValueError("username and password apply to rtsp:// and http(s):// streams only")
+        try:
+            in_url = urlsplit(self.url).username is not None
+        except ValueError:
+            in_url = False
+        if in_url:
+            raise ValueError("the url holds a user name already: give it either in the url or as username/password")
+        if self.password is not None and not self.username:
+            raise ValueError("a password needs a username")
+        return self

@@ -121,7 +121,7 @@ def _describe(err: dict[str, Any]) -> str:
 def parse_config(raw: Any, source: str = "config", cameras: Collection[str] | None = None) -> CamwatchConfig:
     """Validate an already-parsed YAML document (``cameras``: resolve only their secrets)."""
     if raw is None:
-        raise ConfigError(["the file is empty; it needs at least a `cameras:` section"], source)
+        raise ConfigError(["the file is empty (`camwatch init` writes a starter config)"], source)
     if not isinstance(raw, dict):
         raise ConfigError([f"the top level must be a mapping of keys, got {type(raw).__name__}"], source)
     errors: list[str] = []

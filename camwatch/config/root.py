@@ -19,13 +19,16 @@ from camwatch.config.notify import NotifyConfig
 from camwatch.config.storage import StorageConfig
 from camwatch.config.web import WebConfig
 
-_CAMERA_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+CAMERA_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+CAMERA_NAME_RULE = "1-64 lower case letters, digits and _ (starting with a letter or digit)"
 
 
 class CamwatchConfig(Section):
     cameras: dict[str, CameraConfig] = Field(
+        default_factory=dict,
         title="Cameras",
-        description="Cameras by name (lower case letters, digits and _; used in MQTT topics and URLs).",
+        description="Cameras by name (lower case letters, digits and _; used in MQTT topics and URLs). "
+        "None is fine: camwatch then serves its web page, where cameras can be added.",
     )
     detector: DetectorConfig = Field(
         default_factory=DetectorConfig, title="Detector", description="Object detector model and device."
@@ -55,14 +58,15 @@ class CamwatchConfig(Section):
         description="Signed over-the-air model updates over MQTT (off until a key is set).",
     )
 
+    @field_validator("cameras", mode="before")
+    @classmethod
+    def _no_cameras(cls, value: object) -> object:
+        return {} if value is None else value  # `cameras:` with nothing under it
+
     @field_validator("cameras")
     @classmethod
     def _names(cls, value: dict[str, CameraConfig]) -> dict[str, CameraConfig]:
-        if not value:
-            raise ValueError("at least one camera is required")
         for name in value:
-            if not _CAMERA_NAME.match(name):
-                raise ValueError(
-                    f"camera name {name!r} must be lower case letters, digits and _ (start with a letter or digit)"
-                )
+            if not CAMERA_NAME.fullmatch(name):
+                raise ValueError(f"camera name {name!r} must be {CAMERA_NAME_RULE}")
         return value

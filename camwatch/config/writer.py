@@ -26,8 +26,10 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from camwatch import secrets
 from camwatch.config.loader import ConfigError, parse_config
@@ -145,7 +147,10 @@ class ConfigWriter:
         """Apply ``change`` to the document, validate, write; returns the new config."""
         with self.lock:
             doc = self.read()
+            order = list(doc)
+            gaps = {key: take_trailing_lines(doc[key]) for key in order}
             change(doc)
+            restore_trailing_lines(doc, order, gaps)
             buffer = io.StringIO()
             _yaml().dump(doc, buffer)
             text = buffer.getvalue()
@@ -181,6 +186,80 @@ class ConfigWriter:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise ConfigWriteError(f"cannot write {path}: {exc.strerror or exc}", 503) from None
+
+
+# ------------------------------------------------------------ comment lines
+# ruamel.yaml keeps the comment lines that follow a block (often the next section's heading)
+# on the block's last value. Entries added at the end would then come after them: the lines
+# are lifted off each top-level section before a change and put back after its new end.
+def _last_slot(node: Any) -> tuple[Any, Any, int] | None:
+    """(container, key, slot) of the comment after the last scalar of a block collection."""
+    found = None
+    while isinstance(node, (CommentedMap, CommentedSeq)) and node and not node.fa.flow_style():
+        if isinstance(node, CommentedMap):
+            key: Any = list(node)[-1]
+            found = (node, key, 2)
+        else:
+            key = len(node) - 1
+            found = (node, key, 0)
+        node = node[key]
+    return found
+
+
+def take_trailing_lines(node: Any) -> str | None:
+    """Detach the lines after ``node``'s last value (blank ones and comments; the value's own
+    end-of-line comment stays). Returns them as text that starts on a line of its own."""
+    slot = _last_slot(node)
+    if slot is None:
+        return None
+    container, key, index = slot
+    entry = container.ca.items.get(key)
+    token = entry[index] if entry and len(entry) > index else None
+    if not isinstance(token, CommentToken) or "\n" not in token.value:
+        return None
+    own, rest = token.value.split("\n", 1)  # the value's line ends at the first newline
+    if "#" not in rest:
+        return None
+    if own.strip():
+        token.value = own + "\n"
+    else:
+        entry[index] = None
+    return rest
+
+
+def _line_after(text: str) -> CommentToken:
+    return CommentToken("\n" + text, CommentMark(0), None)
+
+
+def _put_trailing_lines(node: Any, text: str) -> bool:
+    slot = _last_slot(node)
+    if slot is None:
+        return False
+    container, key, index = slot
+    entry = container.ca.items.setdefault(key, [None, None, None, None])
+    token = entry[index]
+    if isinstance(token, CommentToken) and token.value.lstrip(" ").startswith("#"):
+        token.value = token.value.split("\n", 1)[0] + "\n" + text
+    else:
+        entry[index] = _line_after(text)
+    return True
+
+
+def restore_trailing_lines(doc: CommentedMap, order: list[Any], gaps: dict[Any, str | None]) -> None:
+    """Put the lines taken by ``take_trailing_lines`` back after each section's (new) last value;
+    a section that went leaves them to the one before it."""
+    for position, key in enumerate(order):
+        text = gaps.get(key)
+        if not text:
+            continue
+        if key in doc and not _last_slot(doc[key]):  # emptied: ``cameras: {}``, then the lines
+            if isinstance(doc[key], (CommentedMap, CommentedSeq)):
+                doc[key].fa.set_flow_style()
+            doc.ca.items.setdefault(key, [None, None, None, None])[2] = _line_after(text)
+            continue
+        for candidate in [key, *reversed(order[:position])]:
+            if candidate in doc and _put_trailing_lines(doc[candidate], text):
+                break
 
 
 # ---------------------------------------------------------------------- secrets

@@ -14,7 +14,7 @@ from camwatch.config.camera import CameraConfig
 from camwatch.config.mqtt import MqttConfig
 from camwatch.secrets import redact, redact_url
 from camwatch.service.report import CheckResult, fail, ok, warn
-from camwatch.sources.base import SourceKind, source_kind
+from camwatch.sources.base import SourceKind, source_kind, with_credentials
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,8 +106,9 @@ def check_camera(name: str, camera: CameraConfig, timeout: float) -> CheckResult
         return ok(check, f"{where}: disabled, not checked")
     source = camera.source
     kind = source_kind(camera.url)
+    password = camera.password.get_secret_value() if camera.password is not None else None
     probe = probe_camera(
-        camera.url,
+        with_credentials(camera.url, camera.username, password),
         min(source.open_timeout, timeout),
         min(source.read_timeout, timeout),
         rtsp_transport=source.rtsp_transport,

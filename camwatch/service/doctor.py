@@ -56,6 +56,9 @@ def run_checks(config_file: str | None, timeout: float = 10.0) -> list[CheckResu
     if config is not None:
         results.append(connection_checks.check_mqtt(config.mqtt, timeout))
         results += connection_checks.check_cameras(config.cameras, timeout)
+        if not config.cameras:
+            page = f"http://<this device>:{config.web.port}/cameras" if config.web.enabled else "the config"
+            results.append(warn("cameras", "no camera configured yet", f"add one on the web page ({page})"))
     return results
 
 

@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import numpy as np
 
@@ -25,6 +26,21 @@ def source_kind(url: str) -> SourceKind:
     if _V4L2.match(url):
         return SourceKind.USB
     return SourceKind.FILE
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """``url`` with the login added (percent-encoded), for the moment a stream is opened.
+
+    The config keeps the address and the password apart (the password in a secret file):
+    the address with the password in it exists only while it is handed to FFmpeg.
+    """
+    if not username:
+        return url
+    parts = urlsplit(url)
+    login = quote(username, safe="")
+    if password is not None:
+        login += ":" + quote(password, safe="")
+    return urlunsplit((parts.scheme, f"{login}@{parts.netloc}", parts.path, parts.query, parts.fragment))
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ from camwatch.sources.base import (
     RateMeter,
     SourceKind,
     source_kind,
+    with_credentials,
 )
 from camwatch.state import RuntimeState
 
@@ -57,9 +58,13 @@ class CameraSource:
         options: SourceConfig | None = None,
         state: RuntimeState | None = None,
         start_time: float | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.name = name
         self.url = url
+        self.username = username
+        self._password = password  # joined to the address only in _open
         self.kind = source_kind(url)
         self.fps = fps
         self.options = options or SourceConfig()
@@ -136,6 +141,7 @@ class CameraSource:
             index = int(self.url[len("/dev/video") :]) if self.url.startswith("/dev/video") else int(self.url)
             cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
         else:
+            address = with_credentials(self.url, self.username, self._password)
             params = [
                 cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
                 int(opts.open_timeout * 1000),
@@ -150,11 +156,11 @@ class CameraSource:
                 with _OPEN_LOCK:
                     os.environ[_FFMPEG_OPTIONS] = f"rtsp_transport;{opts.rtsp_transport}"
                     try:
-                        cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+                        cap = cv2.VideoCapture(address, cv2.CAP_FFMPEG, params)
                     finally:
                         os.environ.pop(_FFMPEG_OPTIONS, None)
             else:
-                cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+                cap = cv2.VideoCapture(address, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
             raise OSError(self._open_error())

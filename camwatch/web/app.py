@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter
 
 from camwatch.const import WEB_ROOT
-from camwatch.web import api, auth, manage_pages, metrics, notify_api, pages, sse
+from camwatch.web import api, auth, cameras_api, manage_pages, metrics, notify_api, pages, sse
 from camwatch.web.accounts import load_secret_key
 from camwatch.web.context import WebContext
 from camwatch.web.openapi_schemas import EVENT_ID_URL_PATTERN
@@ -174,7 +174,7 @@ def create_app(ctx: WebContext) -> Flask:
     app.extensions["camwatch.sse_slots"] = threading.BoundedSemaphore(max(1, cfg.threads - 2))
     app.before_request(_body_limit)  # first: the auth guard may read the form
     auth.install(app, ctx)
-    for blueprint in (pages.bp, api.bp, sse.bp, metrics.bp, notify_api.bp, manage_pages.bp):
+    for blueprint in (pages.bp, api.bp, sse.bp, metrics.bp, notify_api.bp, cameras_api.bp, manage_pages.bp):
         app.register_blueprint(blueprint)
     _register_faces(app)
     app.after_request(_security_headers)

@@ -26,6 +26,7 @@ from typing import Any
 
 import cv2
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from werkzeug.routing import BaseConverter
 
 from camwatch.events.snapshots import snapshot_path
 from camwatch.faces.enrol import FaceFinder, decode_image, enrol_image
@@ -45,6 +46,17 @@ UNKNOWN_DEFAULT = 24  # recent unrecognised faces listed
 UNKNOWN_MAX = 100
 
 
+#: Sample ids are SQLite integers: larger ones are no sample (404), never an overflow.
+MAX_SAMPLE_ID = 2**63 - 1
+
+
+class PersonConverter(BaseConverter):
+    """A person's name in a URL: anything but the word ``unknown`` (a reserved name), which is
+    the list of unnamed faces — so ``/api/faces/unknown`` allows GET only, and says so."""
+
+    regex = r"(?!unknown$)[^/]+"
+
+
 def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"error": message}), status
 
@@ -57,6 +69,8 @@ def make_faces_blueprint(
 ) -> Blueprint:
     """A gallery blueprint; unset parts are read from ``current_app.extensions["camwatch"]``."""
     bp = Blueprint(name, __name__)
+    # before the routes: the app knows the converter when they are added
+    bp.record_once(lambda state: state.app.url_map.converters.setdefault("person", PersonConverter))
 
     def context() -> Any:
         return current_app.extensions.get("camwatch")
@@ -119,7 +133,7 @@ def make_faces_blueprint(
         found = _unknown_faces(the_gallery(), store, int(text)) if store is not None else []
         return jsonify({"faces": found})
 
-    @bp.get("/api/faces/<name>")
+    @bp.get("/api/faces/<person:name>")
     def get_person(name: str) -> Any:
         g = the_gallery()
         person = g.get(name)
@@ -130,21 +144,21 @@ def make_faces_blueprint(
         ]
         return jsonify({**person.to_dict(), "crops": crops, "sample_list": sample_list})
 
-    @bp.delete("/api/faces/<name>/<int:sample_id>")
+    @bp.delete(f"/api/faces/<name>/<int(max={MAX_SAMPLE_ID}):sample_id>")
     def delete_sample(name: str, sample_id: int) -> Any:
         """Delete one enrolled face of a person: its crop and its embedding."""
         g = the_gallery()
         g.delete_sample(name, sample_id)
         return jsonify({**g.get(name).to_dict(), "deleted_sample": sample_id})
 
-    @bp.get("/api/faces/<name>/<int:sample_id>.jpg")
+    @bp.get(f"/api/faces/<name>/<int(max={MAX_SAMPLE_ID}):sample_id>.jpg")
     def get_crop(name: str, sample_id: int) -> Any:
         for path in the_gallery().crops(name):
             if path.stem == str(sample_id) and path.is_file():
                 return send_file(path, mimetype="image/jpeg", max_age=0)
         return _error(404, "no such crop")
 
-    @bp.post("/api/faces/<name>")
+    @bp.post("/api/faces/<person:name>")
     def enrol(name: str) -> Any:
         g = the_gallery()
         f = the_finder()
@@ -164,14 +178,14 @@ def make_faces_blueprint(
         person = g.get(name)
         return jsonify({**person.to_dict(), "sample_id": sample_id}), 201
 
-    @bp.patch("/api/faces/<name>")
+    @bp.patch("/api/faces/<person:name>")
     def rename(name: str) -> Any:
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or "name" not in body:
             return _error(400, 'expected JSON {"name": "new name"}')
         return jsonify(the_gallery().rename(name, body["name"]).to_dict())
 
-    @bp.delete("/api/faces/<name>")
+    @bp.delete("/api/faces/<person:name>")
     def delete(name: str) -> Any:
         the_gallery().delete(name)
         return jsonify({"deleted": name})

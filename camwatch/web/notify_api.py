@@ -32,6 +32,7 @@ from camwatch.notify.sender import describe_url, send
 from camwatch.web.api import json_body
 from camwatch.web.auth import web_context
 from camwatch.web.context import WebContext
+from camwatch.web.limits import MAX_ITEMS, MAX_NAME_LENGTH, MAX_URL_LENGTH, VISIBLE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ ANOMALY_LABELS = ("tamper", "loitering", "unusual_activity")
 _LISTS = ("cameras", "labels", "zones")
 _FLAGS = ("enabled", "only_armed", "attach_snapshot")
 _FIELDS = frozenset({"url", "min_interval", *_LISTS, *_FLAGS})
-MAX_URL_LENGTH = 2000
-MAX_ITEMS = 100
 
 
 def secrets_dir(ctx: WebContext) -> Any:
@@ -91,9 +90,10 @@ def _check_body(body: Any) -> dict[str, Any]:
         raise BadRequest(f"unknown key(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(_FIELDS))})")
     for key in _LISTS:
         value = body.get(key)
-        if key in body and (not isinstance(value, list) or len(value) > MAX_ITEMS
-                            or not all(isinstance(v, str) for v in value)):
-            raise BadRequest(f"{key}: must be a list of at most {MAX_ITEMS} names")
+        if key in body and (not isinstance(value, list) or len(value) > MAX_ITEMS or not all(
+                isinstance(v, str) and len(v) <= MAX_NAME_LENGTH and VISIBLE.search(v) for v in value)):
+            raise BadRequest(f"{key}: must be a list of at most {MAX_ITEMS} names (each up to {MAX_NAME_LENGTH} "
+                             "characters)")
     for key in _FLAGS:
         if key in body and not isinstance(body[key], bool):
             raise BadRequest(f"{key}: must be true or false")
@@ -101,7 +101,7 @@ def _check_body(body: Any) -> dict[str, Any]:
     if "min_interval" in body and (isinstance(interval, bool) or not isinstance(interval, (int, float))):
         raise BadRequest("min_interval: must be a number of seconds")
     url = body.get("url")
-    if url is not None and (not isinstance(url, str) or len(url) > MAX_URL_LENGTH):
+    if "url" in body and (not isinstance(url, str) or len(url) > MAX_URL_LENGTH):
         raise BadRequest(f"url: must be a string of at most {MAX_URL_LENGTH} characters")
     return body
 
@@ -125,7 +125,7 @@ def save_destination(ctx: WebContext, name: str, body: Any) -> CamwatchConfig:
     url = (body.get("url") or "").strip()
     existing = ctx.config.notify.destinations.get(name)
     if existing is None and not url:
-        raise BadRequest("url: a new destination needs its Apprise URL")
+        raise NotFound(f"no destination {name!r}: a new destination needs its Apprise URL (url)")
     if url:
         try:
             check_apprise_url(url)
@@ -211,7 +211,8 @@ def test_destination() -> Any:
     """Send a test message now: {"name": saved destination} or {"url": typed address, "name"?}."""
     ctx = web_context()
     body = json_body()
-    if not isinstance(body, dict) or set(body) - {"name", "url"}:
+    if (not isinstance(body, dict) or set(body) - {"name", "url"}
+            or not all(isinstance(body[key], str) for key in body)):
         raise BadRequest('the body must be {"name": "..."} or {"url": "..."}')
     name = body.get("name") if isinstance(body.get("name"), str) else None
     url = body.get("url").strip() if isinstance(body.get("url"), str) else ""

@@ -15,7 +15,11 @@ from flask import Flask
 from camwatch.web.auth import CONTROL_ENDPOINTS, CSRF_HEADER, OWNER_ONLY_ENDPOINTS, PUBLIC_ENDPOINTS
 from camwatch.web.filters import EVENT_FILTERS, MAX_LIMIT
 from camwatch.web.openapi_schemas import (
+    APPRISE_FORMAT,
+    CAMERA_NAME_PATTERN,
+    DESTINATION_NAME_PATTERN,
     EVENT_ID_PATTERN,
+    MAX_SAMPLE_ID,
     NAME_FORMAT,
     SCHEMAS,
     control_change,
@@ -24,15 +28,18 @@ from camwatch.web.openapi_schemas import (
     ref,
 )
 
-_CONVERTER = re.compile(r"<(?:([a-z_]+):)?([a-z_]+)>")
+_CONVERTER = re.compile(r"<(?:([a-z_]+)(?:\([^)]*\))?:)?([a-z_]+)>")
 _IMAGE_ENDPOINTS = {"api.event_snapshot", "api.event_thumbnail", "api.event_face", "api.camera_latest",
                     "faces.get_crop"}
 _HTML_BLUEPRINTS = ("pages.", "auth.", "manage.")
 _CREATED = {"api.token_create", "faces.create_person", "faces.enrol"}
-_CONFLICT = {"api.camera_zones_put", "faces.create_person", "faces.rename", "faces.enrol", "auth.setup"}
-_UNAVAILABLE = {"sse.stream", "api.camera_zones_put"}
+#: Config changes: 409 without a config file (or an entry the file does not hold), 503 when it cannot be written.
+_CONFIG_WRITES = {"api.camera_zones_put", "cameras.put_settings", "cameras.delete", "notify.put_destination",
+                  "notify.remove_destination"}
+_CONFLICT = {"faces.create_person", "faces.rename", "faces.enrol", "auth.setup", *_CONFIG_WRITES}
+_UNAVAILABLE = {"sse.stream", "cameras.test_source", *_CONFIG_WRITES}
 _THROTTLED = {"auth.login", "auth.setup", "auth.change_password"}
-_NOT_FOUND = {"api.camera_latest", "pages.zones_index"}
+_NOT_FOUND = {"api.camera_latest", "pages.zones_index", "notify.test_destination"}
 _ANSWERS = {
     "api.health": "Health", "api.events": "EventList", "api.event": "Event", "api.keep_event": "Event",
     "api.event_filters": "EventFilters", "api.delete_event": "Deleted", "api.cameras": "CameraList",
@@ -40,10 +47,16 @@ _ANSWERS = {
     "api.control": "Control", "api.control_set": "Control", "api.stats": "Stats", "api.tokens": "TokenList",
     "api.token_create": "NewToken", "api.token_revoke": "Revoked", "faces.list_people": "People",
     "faces.create_person": "Person", "faces.get_person": "PersonDetail", "faces.enrol": "Enrolled",
-    "faces.rename": "Person", "faces.delete": "Deleted",
+    "faces.rename": "Person", "faces.delete": "Deleted", "faces.unknown_faces": "UnknownFaces",
+    "faces.delete_sample": "SampleDeleted", "notify.summary": "NotifySummary", "notify.put_destination": "Destination",
+    "notify.remove_destination": "Deleted", "notify.test_destination": "NotifyTestResult",
+    "cameras.get_settings": "CameraSettings", "cameras.put_settings": "CameraSettings", "cameras.delete": "Deleted",
+    "cameras.test_source": "CameraTestResult", "cameras.usb_cameras": "UsbCameras",
 }
 _JSON_BODIES = {"api.keep_event": "Keep", "api.camera_zones_put": "ZonesEdit", "api.token_create": "TokenCreate",
-                "faces.create_person": "PersonName", "faces.rename": "PersonName"}
+                "faces.create_person": "PersonName", "faces.rename": "PersonName",
+                "notify.put_destination": "DestinationEdit", "notify.test_destination": "NotifyTest",
+                "cameras.put_settings": "CameraSettingsEdit", "cameras.test_source": "CameraTest"}
 _FORMS: dict[str, dict[str, Any]] = {
     "auth.login": form({"password": {"type": "string", "maxLength": 1024},
                         "next": {"type": "string", "description": "Local path to open after the login."}}),
@@ -68,6 +81,9 @@ _REDIRECT = {"description": "Redirect (to the login page when not logged in)",
 
 
 def _query(endpoint: str) -> list[dict[str, Any]]:
+    if endpoint == "faces.unknown_faces":
+        return [{"name": "limit", "in": "query", "required": False, "description": "How many (default 24).",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
     if endpoint not in ("api.events", "pages.events"):
         return []
     time = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "format": "date-time"}]}
@@ -97,9 +113,14 @@ def _path_param(endpoint: str, converter: str | None, name: str) -> dict[str, An
     if converter == "event_id":
         schema: dict[str, Any] = {"type": "string", "pattern": EVENT_ID_PATTERN}
     elif endpoint.startswith("faces.") and name == "name":
-        schema = display_name(64)
+        schema = display_name(64, "; not the reserved name unknown (/api/faces/unknown lists unnamed faces)"
+                               if converter == "person" else "")
+    elif endpoint.startswith("cameras.") and name == "camera":
+        schema = {"type": "string", "pattern": CAMERA_NAME_PATTERN}
+    elif endpoint.startswith("notify.") and name == "name":
+        schema = {"type": "string", "pattern": DESTINATION_NAME_PATTERN}
     elif converter == "int":
-        schema = {"type": "integer", "minimum": 0}
+        schema = {"type": "integer", "minimum": 0, "maximum": MAX_SAMPLE_ID}
     else:
         schema = {"type": "string", "pattern": "^[^/]+$"}
     return {"name": name, "in": "path", "required": True, "schema": schema}
@@ -116,6 +137,9 @@ def _security(endpoint: str, method: str) -> list[dict[str, list[str]]]:
 
 def _success(endpoint: str, method: str) -> tuple[str, dict[str, Any]]:
     status = "201" if endpoint in _CREATED else "200"
+    if endpoint == "cameras.put_settings":
+        return "200", {"description": "Changed (201: added)", "content": {"application/json": {
+            "schema": ref("CameraSettings")}}}
     if endpoint in _IMAGE_ENDPOINTS:
         return status, {"description": "JPEG image",
                         "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
@@ -136,6 +160,8 @@ def _responses(endpoint: str, method: str, has_path: bool, has_body: bool) -> di
     errors = _ERROR_ANY if html else _ERROR_JSON
     status, ok = _success(endpoint, method)
     responses: dict[str, Any] = {status: ok}
+    if endpoint == "cameras.put_settings":
+        responses["201"] = {"description": "Added", "content": ok["content"]}
     if html:
         responses["302"] = _REDIRECT
     responses["400"] = {"description": "Bad parameters or body, or a Host that is not this camwatch's",
@@ -219,7 +245,8 @@ def build_spec(app: Flask, version: str, switches: dict[str, Any] | None = None)
             "version": version,
             "description": "Local API of camwatch: results only (events, snapshots, status), never raw video. "
             "Authenticate with a session cookie (plus X-CSRF-Token on changes) or Authorization: Bearer <token>. "
-            f"Names with format {NAME_FORMAT} follow the printable-name rule (see its description).",
+            f"Names with format {NAME_FORMAT} follow the printable-name rule, addresses with format "
+            f"{APPRISE_FORMAT} are Apprise URLs (see their descriptions).",
         },
         "paths": dict(sorted(paths.items())),
         "components": {

@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from camwatch.config.notify import DESTINATION_NAME
+from camwatch.config.root import CAMERA_NAME
 from camwatch.config.zones import ZONE_NAME
 from camwatch.control import CAMERA_FEATURES
+from camwatch.sources import diagnose
 from camwatch.web.accounts import MAX_TOKEN_NAME, SCOPES
+from camwatch.web.camera_settings import (
+    FILE_PATH,
+    LOGIN_TEXT,
+    MAX_DISPLAY_NAME,
+    MAX_FPS,
+    MAX_LOGIN,
+    MAX_PATH,
+    MAX_URL,
+    STREAM_URL,
+    USB_DEVICE,
+)
+from camwatch.web.limits import MAX_ITEMS, MAX_NAME_LENGTH, MAX_URL_LENGTH, VISIBLE
 from camwatch.web.zones import LABEL_NAME, MAX_LABELS, MAX_POINTS, MAX_POLYGONS
 
 #: Event ids (camwatch.events.model.new_event_id) in URLs: a digit first, then the file-name rule.
@@ -23,11 +38,23 @@ NAME_RULE = (
     "1 to 64 printable characters after runs of white space collapse to one space: no control "
     "or text-direction characters"
 )
+APPRISE_FORMAT = "apprise-url"
+APPRISE_RULE = ("An address Apprise has a service for (ntfy://topic, tgram://token/chat, mailto://user@example.com, "
+                "json://host/path...): each service checks its own form. It holds keys: it is stored in a 0600 file "
+                "and never sent back.")
+CAMERA_NAME_PATTERN = CAMERA_NAME.pattern
+DESTINATION_NAME_PATTERN = DESTINATION_NAME.pattern
+MAX_SAMPLE_ID = 2**63 - 1
 
 STRING = {"type": "string"}
 NUMBER = {"type": "number"}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
+
+
+def apprise_url(max_length: int = MAX_URL_LENGTH) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "format": APPRISE_FORMAT,
+            "description": APPRISE_RULE}
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +170,10 @@ SCHEMAS: dict[str, Any] = {
     "Person": {"type": "object", "properties": {"name": STRING, "samples": INTEGER, "created": NUMBER},
                "required": ["name", "samples", "created"]},
     "PersonDetail": {"allOf": [ref("Person"), {"type": "object", "properties": {
-        "crops": {"type": "array", "items": INTEGER}}, "required": ["crops"]}]},
+        "crops": {"type": "array", "items": INTEGER}, "sample_list": {"type": "array", "items": {
+            "type": "object", "properties": {"id": INTEGER, "source": STRING, "created": NUMBER, "embedded": BOOLEAN,
+                                             "url": STRING}, "required": ["id", "url"]}}},
+        "required": ["crops"]}]},
     "Enrolled": {"allOf": [ref("Person"), {"type": "object", "properties": {"sample_id": INTEGER},
                                            "required": ["sample_id"]}]},
     "People": {"type": "object", "properties": {"people": {"type": "array", "items": ref("Person")},
@@ -155,6 +185,128 @@ SCHEMAS: dict[str, Any] = {
     "EnrolPhoto": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
                    "required": ["file"]},
 }
+
+_LOGIN = {"type": "string", "pattern": LOGIN_TEXT, "maxLength": MAX_LOGIN}
+_LABELS = {"type": "array", "items": {"type": "string", "pattern": LABEL_NAME.pattern}, "maxItems": MAX_LABELS,
+           "description": "Labels to watch for (person, car, dog...)."}
+_FPS = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_FPS,
+        "description": "Frames a second the detector looks at."}
+_STREAM_URL = {"type": "string", "pattern": STREAM_URL, "maxLength": MAX_URL,
+               "description": "rtsp://, rtsps://, http(s):// or rtmp:// address. A login written in it "
+                              "(user:password@) is taken out and kept like username and password."}
+_SOURCE_EDITS = [
+    {"type": "object", "title": "Network stream", "properties": {
+        "kind": {"const": "stream"}, "url": _STREAM_URL, "username": nullable(_LOGIN),
+        "password": {**_LOGIN, "description": "Left out: the stored password stays; empty: none. Kept in a 0600 "
+                                              "file, never sent back."}},
+     "required": ["kind", "url"], "additionalProperties": False},
+    {"type": "object", "title": "USB camera", "properties": {
+        "kind": {"const": "usb"}, "device": {"type": "string", "pattern": USB_DEVICE}},
+     "required": ["kind", "device"], "additionalProperties": False},
+    {"type": "object", "title": "Video file", "properties": {
+        "kind": {"const": "file"}, "path": {"type": "string", "pattern": FILE_PATH, "maxLength": MAX_PATH},
+        "loop": {**BOOLEAN, "description": "Play it again when it ends."}},
+     "required": ["kind", "path"], "additionalProperties": False},
+]
+_SOURCES = [
+    {"type": "object", "properties": {"kind": {"const": "stream"}, "url": STRING, "username": nullable(STRING),
+                                      "has_password": BOOLEAN},
+     "required": ["kind", "url", "username", "has_password"]},
+    {"type": "object", "properties": {"kind": {"const": "usb"}, "device": STRING}, "required": ["kind", "device"]},
+    {"type": "object", "properties": {"kind": {"const": "file"}, "path": STRING, "loop": BOOLEAN},
+     "required": ["kind", "path", "loop"]},
+]
+_NAMES = {"type": "array", "maxItems": MAX_ITEMS,
+          "items": {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": VISIBLE.pattern,
+                    "description": "A name with at least one visible character."}}
+
+SCHEMAS.update({
+    "CameraSourceEdit": {"oneOf": _SOURCE_EDITS},
+    "CameraSettingsEdit": {
+        "type": "object",
+        "properties": {
+            "source": ref("CameraSourceEdit"),
+            "name": nullable(display_name(MAX_DISPLAY_NAME, "; the display name (null: the camera's key)")),
+            "enabled": BOOLEAN, "labels": _LABELS, "fps": _FPS,
+        },
+        "required": ["source"],
+        "additionalProperties": False,
+        "description": "Fields left out keep their value (a new camera gets the defaults).",
+    },
+    "CameraSettings": {
+        "type": "object",
+        "properties": {"name": STRING, "display_name": STRING, "enabled": BOOLEAN, "source": {"oneOf": _SOURCES},
+                       "labels": {"type": "array", "items": STRING}, "fps": NUMBER},
+        "required": ["name", "display_name", "enabled", "source", "labels", "fps"],
+    },
+    "CameraTest": {
+        "type": "object",
+        "properties": {"source": ref("CameraSourceEdit"), "fps": _FPS},
+        "required": ["source"],
+        "additionalProperties": False,
+    },
+    "CameraTestResult": {
+        "type": "object",
+        "properties": {
+            "ok": BOOLEAN,
+            "reason": nullable({"enum": [diagnose.UNREACHABLE, diagnose.AUTH, diagnose.NOT_VIDEO, diagnose.TIMEOUT,
+                                         diagnose.NOT_FOUND, diagnose.FAILED, "busy"]}),
+            "message": STRING, "width": INTEGER, "height": INTEGER, "fps": NUMBER, "fps_measured": BOOLEAN,
+            "seconds": NUMBER,
+            "image": nullable({"type": "string", "description": "The first picture as a data: URL (JPEG)."}),
+        },
+        "required": ["ok", "reason", "message", "width", "height", "fps", "image"],
+    },
+    "UsbCameras": {
+        "type": "object",
+        "properties": {"devices": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"path": STRING, "name": STRING, "capture": BOOLEAN, "camera": nullable(STRING)},
+            "required": ["path", "name", "capture", "camera"]}}},
+        "required": ["devices"],
+    },
+    "Destination": {
+        "type": "object",
+        "properties": {"name": STRING, "service": STRING, "enabled": BOOLEAN, "cameras": {"type": "array"},
+                       "labels": {"type": "array"}, "zones": {"type": "array"}, "only_armed": BOOLEAN,
+                       "attach_snapshot": BOOLEAN, "min_interval": NUMBER, "status": {"type": "object"}},
+        "required": ["name", "service", "enabled", "cameras", "labels", "zones", "status"],
+        "not": {"required": ["url"]},
+    },
+    "NotifySummary": {
+        "type": "object",
+        "properties": {"writable": BOOLEAN, "settings": {"type": "object"},
+                       "destinations": {"type": "array", "items": ref("Destination")}, "choices": {"type": "object"}},
+        "required": ["writable", "settings", "destinations", "choices"],
+    },
+    "DestinationEdit": {
+        "type": "object",
+        "properties": {
+            "url": {"anyOf": [apprise_url(), {"const": ""}],
+                    "description": "A new address; left out or empty: the stored one stays (a new destination "
+                                   "needs one)."},
+            "enabled": BOOLEAN, "only_armed": BOOLEAN, "attach_snapshot": BOOLEAN,
+            "cameras": _NAMES, "labels": _NAMES, "zones": _NAMES,
+            "min_interval": {"type": "number", "minimum": 0, "maximum": 86400},
+        },
+        "additionalProperties": False,
+    },
+    "NotifyTest": {
+        "type": "object",
+        "properties": {"name": {**STRING, "description": "A saved destination (when no url is given)."},
+                       "url": {"anyOf": [apprise_url(), {"const": ""}]}},
+        "additionalProperties": False,
+    },
+    "NotifyTestResult": {"type": "object", "properties": {"ok": BOOLEAN, "error": nullable(STRING),
+                                                          "service": STRING},
+                         "required": ["ok", "error", "service"]},
+    "UnknownFaces": {"type": "object", "properties": {"faces": {"type": "array", "items": {
+        "type": "object", "properties": {"event_id": STRING, "camera": STRING, "start_time": NUMBER,
+                                         "face_url": STRING, "event_url": STRING},
+        "required": ["event_id", "camera", "face_url"]}}}, "required": ["faces"]},
+    "SampleDeleted": {"allOf": [ref("Person"), {"type": "object", "properties": {"deleted_sample": INTEGER},
+                                                "required": ["deleted_sample"]}]},
+})
 
 
 def control_change(switches: dict[str, Any]) -> dict[str, Any]:

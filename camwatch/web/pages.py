@@ -98,7 +98,11 @@ def event_keep(event_id: str) -> Any:
 
 @bp.get("/zones")
 def zones_index() -> Any:
-    return redirect(url_for("pages.zones", camera=next(iter(web_context().config.cameras))))
+    cameras = list(web_context().config.cameras)
+    if not cameras:  # nothing to draw on yet: the page where cameras are added
+        flash("Add a camera first: zones are drawn on its picture.")
+        return redirect(url_for("manage.cameras"))
+    return redirect(url_for("pages.zones", camera=cameras[0]))
 
 
 @bp.get("/zones/<camera>")

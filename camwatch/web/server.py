@@ -8,10 +8,12 @@ production server (request size limits, slow-client buffering), unlike Flask's.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
 
+import psutil
 from waitress import wasyncore
 from waitress.server import create_server
 
@@ -65,12 +67,33 @@ class WebServer:
             host = socket.gethostname() or "127.0.0.1"
         return f"http://{host}:{self.port}"
 
+    def open_urls(self) -> list[str]:
+        """Addresses to type into a browser: this machine's network addresses and name when
+        listening on every interface (then loopback, for a browser on this machine), else the one."""
+        host = self.host
+        if host not in ("0.0.0.0", "::"):
+            return [self.url]
+        urls: list[str] = []
+        for addresses in psutil.net_if_addrs().values():
+            for address in addresses:
+                if address.family != socket.AF_INET:
+                    continue
+                ip = ipaddress.ip_address(address.address.split("%")[0])
+                if not (ip.is_loopback or ip.is_link_local):
+                    urls.append(f"http://{ip}:{self.port}")
+        name = socket.gethostname()
+        if name and name != "localhost":
+            urls.append(f"http://{name}:{self.port}")
+        return [*dict.fromkeys(urls[:6]), f"http://127.0.0.1:{self.port}"]
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
         self._thread.start()
         _LOGGER.info("web UI listening on http://%s:%d", self.host, self.port)
+        urls = self.open_urls()
+        _LOGGER.info("open camwatch in a browser: %s", "  ".join(urls))
         if not self.app.extensions["camwatch.accounts"].has_password():
-            announce(self.ctx.data_dir, self.public_url)
+            announce(self.ctx.data_dir, urls[0])
 
     def _run(self) -> None:
         try:

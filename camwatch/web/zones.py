@@ -1,23 +1,22 @@
 """The zones and masks editor's write path: validate the whole config, then replace the file.
 
-The YAML file is read, ``cameras.<cam>.zones`` and ``cameras.<cam>.motion.mask`` are
-replaced, the result is validated with ``parse_config`` and written to a temporary file that
-``os.replace`` moves over the original (the previous version is kept as ``<file>.bak``).
-Re-serialising the YAML loses its comments; ``${...}`` secret references are kept as written.
+``cameras.<cam>.zones`` and ``cameras.<cam>.motion.mask`` change through the config writer
+(camwatch.config.writer): the rest of the file stays as written — comments, order, ``${...}``
+secret references — the result is validated by the config models before it replaces the
+file atomically, and the previous version is kept as ``<file>.bak``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from camwatch.atomic import write_atomic
-from camwatch.config import CamwatchConfig, ConfigError, parse_config
-from camwatch.config.zones import ZONE_NAME, ZONE_NAME_RULE
+from camwatch.config import CamwatchConfig
+from camwatch.config.writer import ConfigWriteError, ConfigWriter, delete_path, get_path, set_path
+from camwatch.config.zones import ZONE_NAME, ZONE_NAME_RULE, ZoneConfig
 from camwatch.web.context import WebContext
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,8 +57,14 @@ def _polygon(where: str, value: Any) -> list[list[float]]:
             raise ZoneEditError(f"{where}: each point must be [x, y] numbers, got {point!r}")
         if not all(0 <= v <= 1 for v in point):
             raise ZoneEditError(f"{where}: the editor saves relative coordinates 0..1, got {point!r}")
-        points.append([round(float(point[0]), 4), round(float(point[1]), 4)])
+        points.append([_coordinate(point[0]), _coordinate(point[1])])
     return points
+
+
+def _coordinate(value: float) -> float:
+    """0..1 to 4 decimals (a tenth of a pixel on a 4K frame); 0 and 1 stay whole in the file."""
+    rounded = round(float(value), 4)
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def _number(value: Any) -> bool:
@@ -109,56 +114,58 @@ def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[
     return zones, masks
 
 
+def _zone_entry(zone: dict[str, Any], written: Any) -> dict[str, Any]:
+    """What a zone's YAML holds: its polygon, and the other keys that the file had or that
+    differ from the defaults (the editor sends every field back)."""
+    defaults = ZoneConfig(coordinates=[(0, 0), (1, 0), (1, 1)]).model_dump(mode="json")
+    had = written if isinstance(written, dict) else {}
+    return {key: value for key, value in zone.items()
+            if key == "coordinates" or key in had or value != defaults.get(key)}
+
+
+def _flow(node: Any) -> None:
+    """Polygons and label lists stay on one line each, as people write them."""
+    if isinstance(node, CommentedSeq):
+        node.fa.set_flow_style()
+        for item in node:
+            _flow(item)
+
+
 def save_zones(ctx: WebContext, camera: str, body: Any) -> CamwatchConfig:
-    """Validate, write the config file atomically, apply it; returns the new config."""
+    """Validate, write the config file atomically (comments kept), apply it; returns the new config."""
     if camera not in ctx.config.cameras:
         raise ZoneEditError(f"unknown camera {camera!r}", 404)
     zones, masks = check_request(body)
     path = ctx.config_path
     if path is None:
         raise ZoneEditError("camwatch runs without a config file: zones cannot be saved", 409)
-    with ctx.config_lock:
-        raw = _read_yaml(path)
-        cam = (raw.get("cameras") or {}).get(camera)
+
+    def change(doc: CommentedMap) -> None:
+        cam = get_path(doc, ["cameras", camera])
         if not isinstance(cam, dict):
-            raise ZoneEditError(f"camera {camera!r} is not in {path}", 409)
+            raise ConfigWriteError(f"camera {camera!r} is not in {path}", 409)
+        written = cam.get("zones") if isinstance(cam.get("zones"), dict) else {}
         if zones:
-            cam["zones"] = zones
+            set_path(doc, ["cameras", camera, "zones"],
+                     {name: _zone_entry(zone, written.get(name)) for name, zone in zones.items()})
+            for zone in cam["zones"].values():
+                _flow(zone.get("coordinates"))
+                _flow(zone.get("objects"))
         else:
-            cam.pop("zones", None)
-        motion = cam.get("motion")
+            delete_path(doc, ["cameras", camera, "zones"])
         if masks:
-            cam["motion"] = {**(motion if isinstance(motion, dict) else {}), "mask": masks}
-        elif isinstance(motion, dict):
-            motion.pop("mask", None)
-            if not motion:
-                cam.pop("motion")
-        try:
-            new_config = parse_config(raw, str(path))
-        except ConfigError as exc:
-            raise ZoneEditError("the config would not be valid: " + "; ".join(exc.errors)) from None
-        _write_config(path, yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, default_flow_style=None))
-        ctx.config = new_config
+            set_path(doc, ["cameras", camera, "motion", "mask"], masks)
+            for polygon in cam["motion"]["mask"]:
+                _flow(polygon)
+        else:
+            delete_path(doc, ["cameras", camera, "motion", "mask"])
+
+    try:
+        new_config = ConfigWriter(path, ctx.config_lock).update(change)
+    except ConfigWriteError as exc:
+        raise ZoneEditError(str(exc), exc.status) from None
+    ctx.config = new_config
     _LOGGER.info("zones of camera %s saved to %s (%d zone(s), %d mask(s))", camera, path, len(zones), len(masks))
     if ctx.apply_config is not None:
         ctx.apply_config(new_config)
     return new_config
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ZoneEditError(f"cannot read {path}: {exc.strerror or exc}", 409) from None
-    except yaml.YAMLError as exc:
-        raise ZoneEditError(f"{path} is not valid YAML: {exc}", 409) from None
-    if not isinstance(raw, dict):
-        raise ZoneEditError(f"{path} does not hold a mapping", 409)
-    return raw
-
-
-def _write_config(path: Path, text: str) -> None:
-    try:
-        write_atomic(path, text, durable=True, keep_backup=True)
-    except OSError as exc:
-        raise ZoneEditError(f"cannot write {path}: {exc.strerror or exc}", 503) from None

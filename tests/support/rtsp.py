@@ -89,8 +89,9 @@ def convert_clip(clip: Path, seconds: float = 20.0, width: int = 640) -> Path:
     return target
 
 
-def rtsp_describe_ok(url: str, port: int, timeout: float = 3.0) -> bool:
-    """Send an RTSP DESCRIBE; True on a 200 answer (the media is prepared and flowing)."""
+def rtsp_describe_ok(url: str, port: int, timeout: float = 3.0, login_required: bool = False) -> bool:
+    """Send an RTSP DESCRIBE; True on a 200 answer (the media is prepared and flowing), or
+    on 401 when the server asks for a login (it is up; the media starts per client)."""
     request = f"DESCRIBE {url} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n"
     try:
         with socket.create_connection((LOOPBACK, port), timeout=timeout) as sock:
@@ -98,7 +99,7 @@ def rtsp_describe_ok(url: str, port: int, timeout: float = 3.0) -> bool:
             answer = sock.recv(4096).decode(errors="replace")
     except OSError:
         return False
-    return answer.startswith("RTSP/1.0 200")
+    return answer.startswith("RTSP/1.0 200") or (login_required and answer.startswith("RTSP/1.0 401"))
 
 
 class RtspServer:
@@ -112,12 +113,16 @@ class RtspServer:
         height: int = 360,
         fps: int = 15,
         startup_timeout: float = 20.0,
+        username: str | None = None,
+        password: str = "",
+        auth: str = "digest",
     ) -> None:
         self.clip = clip
         self.port = port or free_port()
         self.width, self.height, self.fps = width, height, fps
         self.seconds = seconds
         self.startup_timeout = startup_timeout
+        self.username, self.password, self.auth = username, password, auth
         self.workdir = Path(tempfile.mkdtemp(prefix="camwatch-rtsp-"))
         self.log_path = self.workdir / "server.log"
         self.feeder_log_path = self.workdir / "feeder.log"
@@ -154,6 +159,8 @@ class RtspServer:
             cmd += ["--fps", str(self.fps)]
         else:
             cmd += ["--udp-port", str(self._udp_port)]
+        if self.username:
+            cmd += ["--user", self.username, "--password", self.password, "--auth", self.auth]
         with self.log_path.open("ab") as log:
             self._server = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -170,7 +177,7 @@ class RtspServer:
         while time.monotonic() < deadline:
             if self._server is not None and self._server.poll() is not None:
                 break
-            if rtsp_describe_ok(self.url, self.port):
+            if rtsp_describe_ok(self.url, self.port, login_required=bool(self.username)):
                 return
             time.sleep(0.1)
         raise TimeoutError(

@@ -2,6 +2,7 @@
 
     /usr/bin/python3 rtsp_server_main.py --port 8554 --live [--width 640 --height 360 --fps 15]
     /usr/bin/python3 rtsp_server_main.py --port 8554 --udp-port 5004
+    /usr/bin/python3 rtsp_server_main.py --port 8554 --live --user viewer --password pw [--auth basic]
     /usr/bin/python3 rtsp_server_main.py --check     # every element both kinds need; exit 1 if not
     /usr/bin/python3 rtsp_server_main.py --elements  # element, plugin file and typelibs used
 
@@ -9,7 +10,9 @@
 the H.264 RTP stream pushed to that loopback UDP port (one socket, relayed into each
 client's media pipeline) (tests.support.rtsp runs
 ``ffmpeg -stream_loop -1 -re`` as the feeder, so a clip loops for ever).
-The stream is mounted at /cam. Standard library + gi only: no camwatch imports.
+The stream is mounted at /cam. With ``--user``/``--password`` only that login may watch it
+(Digest, as most cameras ask, or ``--auth basic``); anyone else gets RTSP 401.
+Standard library + gi only: no camwatch imports.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import threading
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 MOUNT = "/cam"
 # What gst-rtsp-server builds around a media pipeline for each client (RTP session,
@@ -117,7 +121,7 @@ def elements() -> int:
         plugin = factory.get_plugin() if factory is not None else None
         print(f"{name}\t{plugin.get_filename() if plugin is not None else ''}")
     repository = gi.Repository.get_default()
-    for namespace in ("GLib", "Gst", "GstRtspServer"):
+    for namespace in ("GLib", "Gst", "GstRtsp", "GstRtspServer"):
         print(f"typelib:{namespace}\t{repository.get_typelib_path(namespace)}")
     print(f"module:gi\t{gi.__file__}")
     return 0
@@ -131,6 +135,25 @@ def _element_names(launch: str) -> list[str]:
         if words and "=" not in words[0] and "/" not in words[0]:
             names.append(words[0])
     return names
+
+
+def require_login(server: GstRtspServer.RTSPServer, factory: GstRtspServer.RTSPMediaFactory, user: str,
+                  password: str, method: str) -> None:
+    """Only ``user`` with ``password`` may watch; the server answers others with 401."""
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string("media.factory.role", "viewer")
+    if method == "basic":
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+    else:
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        auth.add_digest(user, password, token)
+    server.set_auth(auth)
+    permissions = GstRtspServer.RTSPPermissions()
+    permissions.add_permission_for_role("viewer", "media.factory.access", True)
+    permissions.add_permission_for_role("viewer", "media.factory.construct", True)
+    factory.set_permissions(permissions)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--user", help="the only login allowed to watch (with --password)")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--auth", choices=("digest", "basic"), default="digest")
     args = parser.parse_args(argv)
 
     Gst.init(None)
@@ -161,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         factory.set_launch(relay_pipeline())
         factory.connect("media-configure", relay.on_media_configure)
     factory.set_shared(False)
+    if args.user:
+        require_login(server, factory, args.user, args.password, args.auth)
     server.get_mount_points().add_factory(MOUNT, factory)
     if server.attach(None) == 0:
         print(f"rtsp server: cannot listen on 127.0.0.1:{args.port}", file=sys.stderr)
