@@ -272,10 +272,10 @@ def test_three_nodes_signed_updates_refusals_catch_up_and_rollbacks(fleet: Fleet
         fleet.still_detecting(node, y416)
     print(fleet.fleet_status(a))
 
-    # ---- YOLOX → SSD for the whole fleet
-    since = fleet.publish(fleet.manifest(SSD, 6, SSD_LABELS, "ssd"))
-    for node in (a, b, c):
-        assert fleet.done(node, since, 6)["state"] == "active"
+    # ---- YOLOX → SSD for the whole fleet (b's longer watch ends while the rest goes on)
+    ssd_since = fleet.publish(fleet.manifest(SSD, 6, SSD_LABELS, "ssd"))
+    for node in (a, c):
+        assert fleet.done(node, ssd_since, 6)["state"] == "active"
         fleet.still_detecting(node, ssd)
 
     # ---- discovery: three node devices, their cameras under them, nothing shared
@@ -294,6 +294,8 @@ def test_three_nodes_signed_updates_refusals_catch_up_and_rollbacks(fleet: Fleet
     table = fleet.fleet_status(a)
     assert " offline " in next(x for x in table.splitlines() if x.startswith(c.name)), table
     assert table.splitlines()[-1] == "3 node(s): 2 online, 1 not online", table
+    assert fleet.done(b, ssd_since, 6)["state"] == "active"
+    fleet.still_detecting(b, ssd)
     for node in (a, b):
         assert node.proc.poll() is None and fleet.last(node, "status")["run"] == runs[node.name]
     print(table)
