@@ -6,8 +6,9 @@ sampled frame processed, so the outcome never depends on the machine's speed) wi
 default config, or the camera of ``--config``, and scores the person events by the rule in
 ``benchmarks/quality_score.py`` (the one of ../shared/eval/README.md). Prints per clip and
 in total: required-visit recall, event precision, split visits, events on empty clips,
-seconds from visit start to the event, detector calls and CPU seconds; for clips with
-per-frame people counts, the confirmed in-view people counted at those frames.
+seconds from visit start to the event, frame recall (how much of each visit a confirmed
+person is in view), detector calls and CPU seconds; for clips with per-frame people counts,
+the confirmed in-view people counted at those frames.
 
     python benchmarks/detection_quality.py [--groundtruth FILE] [--clips a.mpg b.mp4]
         [--config FILE] [--model NAME] [--model-path FILE] [--set detect.fps=5] [--json]
@@ -142,9 +143,9 @@ def _num(value: float | None, fmt: str = "{:.1f}") -> str:
 
 def render(scores: list[ClipScore], runs: dict[str, ClipRun], show_events: bool) -> str:
     lines = [
-        "| clip | required | found | recall | events | false | precision | split | latency s | "
+        "| clip | required | found | recall | events | false | precision | split | latency s | frame recall | "
         "detector calls | frames | CPU s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in scores:
         run = runs[s.clip]
@@ -152,12 +153,14 @@ def render(scores: list[ClipScore], runs: dict[str, ClipRun], show_events: bool)
         lines.append(
             f"| {s.clip}{note} | {s.required} | {s.found} | {_pct(s.recall)} | {s.events} | "
             f"{s.false_events if s.scored else '-'} | {_pct(s.precision) if s.scored else '-'} | {s.split_visits} | "
-            f"{_num(median(s.latencies))} | {run.detector_calls} | {run.frames} | {run.cpu_seconds:.1f} |"
+            f"{_num(median(s.latencies))} | {_pct(s.frame_recall)} | {run.detector_calls} | {run.frames} | "
+            f"{run.cpu_seconds:.1f} |"
         )
     t = totals(scores)
     lines.append(
         f"| **total** | {t.required} | {t.found} | {_pct(t.recall)} | {t.events} | {t.false_events} | "
         f"{_pct(t.precision)} | {t.split_visits} ({_pct(t.split_share)}) | {_num(median(t.latencies))} | "
+        f"{_pct(t.to_dict()['frame_recall_mean'])} | "
         f"{sum(r.detector_calls for r in runs.values())} | {sum(r.frames for r in runs.values())} | "
         f"{sum(r.cpu_seconds for r in runs.values()):.1f} |"
     )
@@ -207,7 +210,8 @@ def verdicts(scores: list[ClipScore]) -> list[tuple[str, bool]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groundtruth", type=Path, default=DEFAULT_GROUNDTRUTH, help="ground-truth JSON file")
-    parser.add_argument("--clips-dir", type=Path, default=None, help="clips folder (default: clips/ beside it)")
+    parser.add_argument("--clips-dir", type=Path, default=None,
+                        help="clips folder (default: the file's clips_dir, else clips/ beside it)")
     parser.add_argument("--clips", nargs="*", default=None, help="only these clips (file names)")
     parser.add_argument("--config", type=Path, default=None, help="config file whose camera settings to use")
     parser.add_argument("--camera", default=None, help="camera of --config (default: the first)")
@@ -221,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    truth = json.loads(args.groundtruth.read_text(encoding="utf-8"))["clips"]
-    clips_dir = args.clips_dir or args.groundtruth.parent / "clips"
+    document = json.loads(args.groundtruth.read_text(encoding="utf-8"))
+    truth = document["clips"]
+    clips_dir = args.clips_dir or args.groundtruth.resolve().parent / document.get("clips_dir", "clips")
     names = args.clips or list(truth)
     unknown = [n for n in names if n not in truth]
     if unknown:

@@ -57,6 +57,7 @@ class ClipScore:
     empty_clip: bool = False  # expected to hold nobody
     scored: bool = True  # False when the clip has no visits to score events against
     counts: list[tuple[float, int, int | None]] = field(default_factory=list)  # (second, truth, counted)
+    frame_recall: float | None = None  # see frame_recall()
 
     @property
     def recall(self) -> float | None:
@@ -84,6 +85,7 @@ class ClipScore:
             "counts": [{"second": s, "truth": t, "counted": c} for s, t, c in self.counts],
             "count_ratio": count_ratio(self.counts),
             "counts_within": counts_within(self.counts),
+            "frame_recall": self.frame_recall,
         }
 
 
@@ -145,6 +147,8 @@ def score_clip(
     if visits is None:
         result.scored = False
         return result
+    if counts_at is not None:
+        result.frame_recall = frame_recall(visits, counts_at)
     windows = [v.window for v in visits]
     true_events: list[Span] = []
     for span in events:
@@ -200,6 +204,18 @@ def _affinity(event: Span, visit: Visit) -> float:
     return overlap(event, visit.window) - 1e-3 * abs(mid - centre)
 
 
+def frame_recall(visits: Sequence[Visit], counts_at: Mapping[float, int]) -> float | None:
+    """Share of (frame, required visit in progress) pairs covered by an in-view person count:
+    sum over frames of min(counted, visits in progress) / sum of visits in progress. A finer
+    measure than visit recall of how much of each visit the pipeline sees a confirmed person."""
+    wanted = seen = 0
+    for t, count in counts_at.items():
+        active = sum(1 for v in visits if v.required and v.start <= t <= v.end)
+        wanted += active
+        seen += min(count, active)
+    return seen / wanted if wanted else None
+
+
 def compare_counts(truth: Mapping[str, int], counts_at: Mapping[float, int]) -> list[tuple[float, int, int | None]]:
     """(second, truth, counted at the processed frame nearest that second or None)."""
     times = sorted(counts_at)
@@ -236,6 +252,7 @@ class Totals:
     split_visits: int = 0
     empty_clip_events: int = 0
     latencies: list[float] = field(default_factory=list)
+    frame_recalls: list[float] = field(default_factory=list)
 
     @property
     def recall(self) -> float | None:
@@ -261,6 +278,7 @@ class Totals:
             "split_share": self.split_share,
             "empty_clip_events": self.empty_clip_events,
             "latency_median": median(self.latencies),
+            "frame_recall_mean": sum(self.frame_recalls) / len(self.frame_recalls) if self.frame_recalls else None,
         }
 
 
@@ -276,6 +294,8 @@ def totals(scores: Sequence[ClipScore]) -> Totals:
         out.false_events += s.false_events
         out.split_visits += s.split_visits
         out.latencies += s.latencies
+        if s.frame_recall is not None:
+            out.frame_recalls.append(s.frame_recall)
         if s.empty_clip:
             out.empty_clip_events += s.events
     return out
