@@ -49,12 +49,37 @@ class DetectConfig(Section):
         title="Full-frame check (s)",
         description="Run the detector on the whole frame this often even without motion; 0 disables.",
     )
+    region_context: float = Field(
+        2.0,
+        ge=1.0,
+        le=6.0,
+        title="Region context",
+        description="Side of the square the detector looks at around something that moves, as a multiple of "
+        "its size: the detector needs some scene around a person to recognise one.",
+    )
+    max_upscale: float = Field(
+        3.0,
+        ge=1.0,
+        le=6.0,
+        title="Largest enlargement",
+        description="How much a region around something small may be enlarged to the detector's input size "
+        "(a distant person scores higher enlarged); 1 never enlarges.",
+    )
 
 
 class ObjectFilter(Section):
     min_score: float = Field(0.5, ge=0, le=1, title="Minimum score", description="Detections below are discarded.")
     threshold: float = Field(
         0.65, ge=0, le=1, title="Confirm threshold", description="Median score an object needs to be confirmed."
+    )
+    moving_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        title="Moving confirm threshold",
+        description="Median score enough to confirm an object that has really moved (travelled across the view "
+        "on moving pixels, see tracking.moving_distance): small and dimly lit walkers score lower than people "
+        "close by, and scenery that looks like a person never moves.",
     )
     min_area: float = Field(0, ge=0, title="Minimum area", description="Box area in pixels (or 0..1 of the frame).")
     max_area: float = Field(1e12, gt=0, title="Maximum area", description="Box area in pixels (or 0..1 of the frame).")

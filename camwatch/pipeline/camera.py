@@ -8,6 +8,7 @@ catches objects that appeared without motion.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,7 @@ class CameraPipeline:
         self._last_counts: Any = None
         self._last_still = -1e18
         self._min_score = min([config.objects.filter_for(lb).min_score for lb in config.objects.track] or [0.5])
+        self._min_score = min(self._min_score, config.tracking.keep_score)  # weak detections keep tracks
 
     # ------------------------------------------------------------------ setup
     def _setup(self, image: np.ndarray) -> None:
@@ -122,7 +124,9 @@ class CameraPipeline:
             result.regions = self._regions(result.motion_boxes, ts, motion_on)
             result.detections = detect_regions(self.detector, image, result.regions, self._min_score)
             self.detector_calls += len(result.regions)
-        update = self.tracker.update(result.detections, ts, self.frame_size, result.regions, image)
+        update = self.tracker.update(
+            result.detections, ts, self.frame_size, result.regions, image, self.motion.moving_share if motion_on else None
+        )
         result.objects = update.active
         self.zones.update(update.active, ts)
         messages = self.engine.update(update.active, image, ts)
@@ -152,7 +156,9 @@ class CameraPipeline:
         settled: list[tuple[float, float, float, float]] = []  # confirmed, recently seen: explain motion
         for obj in self.tracker.active_objects():
             due = not obj.confirmed or ts - self.tracker.last_looked(obj) >= every
-            if obj.stationary:
+            if self.tracker.still_scenery(obj):
+                due = False
+            elif obj.stationary:
                 due = self.tracker.stationary_recheck_due(obj, ts)
             if due:
                 tracked.append(tuple(int(v) for v in obj.box))
@@ -161,8 +167,11 @@ class CameraPipeline:
         fresh = [m for m in motion_boxes if not any(_covered(m, s) for s in settled)]
         if not fresh and not tracked:
             return []
+        detect = self.config.detect
         return plan_regions(
-            self.frame_size, fresh, tracked, model_size=self.detector.input_size[0], merge_overlap=0.25
+            self.frame_size, fresh, tracked,
+            model_size=math.ceil(self.detector.input_size[0] / detect.max_upscale),
+            margin=detect.region_context - 1.0, merge_overlap=0.25,
         )
 
     def idle(self, ts: float) -> list[EventMessage]:
