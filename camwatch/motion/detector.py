@@ -126,7 +126,10 @@ class MotionDetector:
         values = grey[self.mask > 0] if self._active_pixels < grey.size else grey.ravel()
         low, high = np.percentile(values[:: max(1, values.size // 20000)], (1, 99))
         span = float(high - low)
-        self._range = span if self._range is None else self._range + RANGE_SMOOTHING * (span - self._range)
+        if self._range is None or self.calibrating:  # after a light change the old range means nothing
+            self._range = span
+        else:
+            self._range += RANGE_SMOOTHING * (span - self._range)
         scaled = cfg.threshold * min(1.0, self._range / FULL_RANGE)
         self.threshold = max(float(cfg.min_threshold), scaled)
 
