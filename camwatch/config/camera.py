@@ -49,6 +49,22 @@ class DetectConfig(Section):
         title="Full-frame check (s)",
         description="Run the detector on the whole frame this often even without motion; 0 disables.",
     )
+    full_frame_tiles: bool = Field(
+        True,
+        title="Tiled full-frame check",
+        description="On a frame at least twice the detector's input on its short side, the full-frame check "
+        "looks at overlapping tiles (6 on a 960x1080 view, 8 on 1080p) instead of the whole frame shrunk "
+        "to the input, where a distant person is a few pixels tall.",
+    )
+    max_regions: int = Field(
+        4,
+        ge=1,
+        le=64,
+        title="Detector budget per frame",
+        description="Most detector calls one sampled frame of this camera may take (times the detect fps per "
+        "second; the periodic full-frame check aside): a busy scene is looked at in larger squares, then in "
+        "turns, so it cannot starve the other cameras.",
+    )
     region_context: float = Field(
         2.0,
         ge=1.0,

@@ -97,3 +97,12 @@ class TrackingConfig(Section):
         "already tracked at that spot from being lost (a dimly lit or half-hidden person); it never starts "
         "an object and does not count towards confirming one.",
     )
+    greyscale_offset: float = Field(
+        0.15,
+        ge=0,
+        le=0.5,
+        title="Greyscale score offset",
+        description="On greyscale frames (an infrared camera at night) the detector, which learned from colour "
+        "photos, scores people lower: there min_score and the moving threshold are lowered by this much. The "
+        "threshold for objects that do not move is not, so still scenery stays out.",
+    )

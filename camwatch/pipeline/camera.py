@@ -27,8 +27,9 @@ from camwatch.events.snapshots import SnapshotWriter
 from camwatch.motion.detector import MotionDetector
 from camwatch.sources.base import Frame
 from camwatch.state import RuntimeState
+from camwatch.track.lighting import stretch_dim
 from camwatch.track.model import TrackedObject
-from camwatch.track.regions import detect_regions, plan_regions
+from camwatch.track.regions import detect_regions, limit_regions, plan_regions, tile_regions
 from camwatch.track.tracker import ObjectTracker
 from camwatch.zones import ZoneTracker
 
@@ -122,7 +123,8 @@ class CameraPipeline:
 
         if detect_on:
             result.regions = self._regions(result.motion_boxes, ts, motion_on)
-            result.detections = detect_regions(self.detector, image, result.regions, self._min_score)
+            looked = stretch_dim(image) if result.regions else image  # a very dim view, brightened
+            result.detections = detect_regions(self.detector, looked, result.regions, self._min_score)
             self.detector_calls += len(result.regions)
         update = self.tracker.update(
             result.detections, ts, self.frame_size, result.regions, image, self.motion.moving_share if motion_on else None
@@ -147,9 +149,14 @@ class CameraPipeline:
         (the tracker predicts it in between), a stationary one every ``stationary_recheck``.
         """
         w, h = self.frame_size  # type: ignore[misc]
-        interval = self.config.detect.full_frame_interval
-        if not motion_on or (interval > 0 and ts - self._last_full_frame >= interval):
+        detect = self.config.detect
+        interval = detect.full_frame_interval
+        if not motion_on:
+            return [(0, 0, w, h)]
+        if interval > 0 and ts - self._last_full_frame >= interval:
             self._last_full_frame = ts
+            if detect.full_frame_tiles:
+                return tile_regions(self.frame_size, self.detector.input_size[0])
             return [(0, 0, w, h)]
         every = self.config.detect.tracked_interval
         tracked: list[tuple[int, int, int, int]] = []
@@ -167,12 +174,14 @@ class CameraPipeline:
         fresh = [m for m in motion_boxes if not any(_covered(m, s) for s in settled)]
         if not fresh and not tracked:
             return []
-        detect = self.config.detect
-        return plan_regions(
-            self.frame_size, fresh, tracked,
-            model_size=math.ceil(self.detector.input_size[0] / detect.max_upscale),
+        model = self.detector.input_size[0]
+        regions = plan_regions(
+            self.frame_size, fresh, tracked, model_size=math.ceil(model / detect.max_upscale),
             margin=detect.region_context - 1.0, merge_overlap=0.25,
         )
+        if len(regions) > detect.max_regions:  # a busy scene: larger squares first, then turns
+            regions = plan_regions(self.frame_size, fresh, tracked, model_size=model, merge_overlap=0.25)
+        return limit_regions(regions, tracked, detect.max_regions, self.frames)
 
     def idle(self, ts: float) -> list[EventMessage]:
         """No frame arrived for a while (the camera may be offline)."""

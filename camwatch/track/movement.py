@@ -70,11 +70,12 @@ def is_moving(obj: TrackedObject, cfg: TrackingConfig) -> bool:
     return obj.travel >= cfg.moving_distance or obj.motion_hits >= RESTLESS_LOOKS
 
 
-def confirmable(obj: TrackedObject, flt: ObjectFilter, cfg: TrackingConfig) -> bool:
+def confirmable(obj: TrackedObject, flt: ObjectFilter, cfg: TrackingConfig, offset: float = 0.0) -> bool:
     """Enough evidence (``min_hits`` is checked by the caller): a median score at the label's
-    ``threshold`` and some movement ever seen under it, or the lower ``moving_threshold`` for an
-    object that really moves. Something that never moved never qualifies."""
+    ``threshold`` and some movement ever seen under it, or the lower ``moving_threshold`` (less
+    ``offset`` on greyscale frames) for an object that really moves. Something that never moved
+    never qualifies."""
     median = obj.median_score
-    if median >= flt.moving_threshold and is_moving(obj, cfg):
+    if median >= flt.moving_threshold - offset and is_moving(obj, cfg):
         return True
     return median >= flt.threshold and (obj.motion_checks == 0 or obj.motion_hits > 0)

@@ -14,8 +14,10 @@ evidence (``track.movement``): a median score at the label's ``threshold``, or t
 ``moving_threshold`` when it really moves (travels on moving pixels); something that never
 moved never qualifies. *Ended* after it has been unseen for ``max_disappeared`` seconds
 **and** missed by ``min_misses`` detector passes that looked where it was. Objects outside
-every looked region accrue no misses. An object whose box stays on its resting box for
-``stationary_seconds`` is *stationary*; moving off it makes it active again.
+every looked region accrue no misses, nor does a confirmed object where pixels still move
+(for up to 5 s without a detection: a dim person the detector misses for a moment). An
+object whose box stays on its resting box for ``stationary_seconds`` is *stationary*;
+moving off it makes it active again.
 
 Matching never joins boxes of very different heights (a person and a box around half the
 scene). Detections scoring between ``keep_score`` and the label's ``min_score`` only keep an
@@ -43,6 +45,7 @@ from camwatch.detectors.base import Box, Detection
 from camwatch.events.model import new_event_id
 from camwatch.track.appearance import appearance, similarity
 from camwatch.track.filters import DetectionFilter
+from camwatch.track.lighting import is_greyscale
 from camwatch.track.model import TrackedObject
 from camwatch.track.movement import (
     MOVING_PIXELS,
@@ -60,10 +63,11 @@ _LOGGER = logging.getLogger(__name__)
 _LOOKED_SHARE = 0.5  # share of an object's box inside a region for it to count as looked at
 _VELOCITY_SMOOTHING = 0.5
 _MAX_PREDICT_SECONDS = 2.0
-_MAX_HEIGHT_RATIO = 2.0  # a detection more than this much taller or shorter is another object
+_MAX_HEIGHT_RATIO = 1.5  # a detection this much taller or shorter than an object's usual box is another
 _DUPLICATE_IOU = 0.4  # an unmatched detection overlapping a matched object this much is a duplicate
 _DUPLICATE_SHARE = 0.7  # ... or lying this much inside it (or it inside the detection)
 _WEAK_MATCH_IOU = 0.5  # overlap a low-scored detection needs with a tracked object's predicted box
+_MOTION_KEEP_SECONDS = 5.0  # longest a confirmed object is kept by motion where it is, without a detection
 _SITTING_IOU = 0.6  # overlap of a scenery detection with the last box of an object sitting there
 
 
@@ -105,6 +109,7 @@ class ObjectTracker:
         self._frame: np.ndarray | None = None
         self._motion: MotionShare | None = None
         self.scenery = SceneryMemory()
+        self._offset = 0.0  # score offset of the current frame (greyscale frames, see TrackingConfig)
 
     # ---------------------------------------------------------------- queries
     def active_objects(self) -> list[TrackedObject]:
@@ -152,9 +157,10 @@ class ObjectTracker:
                 self._filter.objects is not self.objects_config
             ):
                 self._filter = DetectionFilter(self.objects_config, frame_size)
-            weak = [d for d in detections if self._filter.reason(d) == "score below min_score"
+            self._offset = self.tracking.greyscale_offset if frame is not None and is_greyscale(frame) else 0.0
+            weak = [d for d in detections if self._filter.reason(d, self._offset) == "score below min_score"
                     and d.score >= self.tracking.keep_score]
-            detections = self._filter.apply(detections)
+            detections = self._filter.apply(detections, self._offset)
         else:
             weak = []
         for track in self._tracks.values():
@@ -169,8 +175,8 @@ class ObjectTracker:
         unmatched = self._match(strong, ts)
         left = self._match(scenery, ts, mode="sitting")
         left += self._match(weak, ts, mode="weak")
-        if frame is not None and self.tracking.reentry_seconds > 0:
-            unmatched = self._reidentify(unmatched, ts)
+        if frame is not None and self.tracking.reentry_seconds > 0 and not self._offset:
+            unmatched = self._reidentify(unmatched, ts)  # (greyscale frames: colours tell nobody apart)
         for det in unmatched:
             if not self._duplicate(det):
                 self._create(det, ts, frame_size)
@@ -222,14 +228,15 @@ class ObjectTracker:
             diag = max(1.0, ((pred[2] - pred[0]) ** 2 + (pred[3] - pred[1]) ** 2) ** 0.5)
             pc = _centre(pred)
             for i, det in enumerate(detections):
-                if det.label != obj.label or not _similar_height(pred, det.box):
+                if det.label != obj.label or not _similar_height(obj.smoothed or obj.box, det.box):
                     continue  # far taller or shorter: another object (or a box around half the scene)
                 if mode == "sitting":
                     overlap = box_iou(obj.box, det.box)
                     if overlap >= _SITTING_IOU:
                         pairs.append((overlap, tid, i))
                     continue
-                overlap = box_iou(pred, det.box)
+                # the last box too: a prediction from a jumpy velocity can overshoot
+                overlap = max(box_iou(pred, det.box), box_iou(obj.box, det.box))
                 if mode == "weak":
                     if overlap >= _WEAK_MATCH_IOU:
                         pairs.append((overlap, tid, i))
@@ -269,7 +276,7 @@ class ObjectTracker:
             for track in away:
                 if track.obj.label != det.label or track.obj.seen_this_frame or look is None:
                     continue
-                if not _similar_height(track.obj.box, det.box):
+                if not _similar_height(track.obj.smoothed or track.obj.box, det.box):
                     continue
                 sim = similarity(track.appearance, look)
                 if sim >= best_sim:
@@ -345,7 +352,7 @@ class ObjectTracker:
     def _maybe_confirm(self, obj: TrackedObject) -> None:
         if obj.confirmed or obj.hits < self.tracking.min_hits:
             return
-        if confirmable(obj, self.objects_config.filter_for(obj.label), self.tracking):
+        if confirmable(obj, self.objects_config.filter_for(obj.label), self.tracking, self._offset):
             obj.confirmed = True
             _LOGGER.debug("%s %s confirmed on %s (median %.2f, travel %.2f, on motion %d/%d)", obj.label, obj.id,
                           self.camera, obj.median_score, obj.travel, obj.motion_hits, obj.motion_checks)
@@ -366,6 +373,11 @@ class ObjectTracker:
         if obj.stationary:
             obj.stationary = False
             _LOGGER.debug("%s %s moves again", obj.label, obj.id)
+
+    def _moving_there(self, obj: TrackedObject, ts: float) -> bool:
+        """Pixels still change where the object is: a missed detection there is no sign it left."""
+        share = self._motion(self._predicted(obj, ts)) if self._motion is not None else None
+        return share is not None and share >= MOVING_PIXELS
 
     def _looked_at(
         self, obj: TrackedObject, ts: float, regions: Sequence[Sequence[float]], frame_size: tuple[int, int] | None
@@ -392,10 +404,11 @@ class ObjectTracker:
         ended: list[TrackedObject] = []
         for tid, track in list(self._tracks.items()):
             obj = track.obj
-            if not obj.seen_this_frame and self._looked_at(obj, ts, regions, frame_size):
-                obj.misses += 1
-                track.last_looked = ts
             unseen = ts - obj.last_seen
+            if not obj.seen_this_frame and self._looked_at(obj, ts, regions, frame_size):
+                track.last_looked = ts
+                if not (obj.confirmed and unseen < _MOTION_KEEP_SECONDS and self._moving_there(obj, ts)):
+                    obj.misses += 1
             wait = max(cfg.max_disappeared, cfg.reentry_seconds) if obj.confirmed and track.appearance is not None \
                 else cfg.max_disappeared
             gone = unseen >= wait and obj.misses >= cfg.min_misses
