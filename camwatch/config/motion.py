@@ -16,8 +16,8 @@ class MotionConfig(Section):
         ge=1,
         le=255,
         title="Pixel threshold",
-        description="Grey-level change that counts as motion in a view that uses the whole 0-255 range; in a "
-        "low-contrast view (night, infrared, fog) it shrinks with the view's range, down to min_threshold.",
+        description="Grey-level change that counts as motion in a day view; in a low-contrast view (night, "
+        "infrared, fog: a grey range under 160 levels) it shrinks with the range, down to min_threshold.",
     )
     min_threshold: int = Field(
         8,

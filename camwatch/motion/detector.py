@@ -5,10 +5,11 @@ background after matching its brightness to the frame (slow exposure drift is no
 motion), threshold, drop masked pixels, dilate, and turn blobs into boxes in full-frame
 pixels.
 
-The pixel threshold is meant for a view that spans the whole grey range. A night or
-infrared view spans much less (a person by a fence at night differs from the background
-by 10-20 grey levels), so the threshold shrinks with the view's range (1st to 99th
-percentile, smoothed), but never below ``min_threshold``, which stays above sensor noise.
+The pixel threshold is meant for a day view (a grey range, 1st to 99th percentile, of 160
+or more). A night or infrared view spans much less (a person by a fence at night differs
+from the background by 10-24 grey levels in a view spanning 120), so below that range the
+threshold shrinks linearly, reaching ``min_threshold`` (which stays above sensor noise) at
+a range of 100. The range is smoothed over samples, and taken afresh after a light change.
 A lowered threshold must also be a share (``RELATIVE_CHANGE``) of the pixel's brightness: a
 lamp warming up or the exposure settling moves bright pixels by more grey levels than dark
 ones, and that is not motion.
@@ -36,7 +37,8 @@ _STEADY_SHARE = 0.02  # share of changed pixels between samples that still count
 _DARK_MEAN = 8.0  # below this mean grey level brightness matching is not attempted
 MOVING_RATE = 0.25  # background learning where pixels move, relative to background_alpha
 STILL_CHANGE_RATE = 5.0  # ... where a change has stopped moving
-FULL_RANGE = 255.0  # the grey range ``threshold`` is meant for
+FULL_CONTRAST = 160.0  # a view spanning at least this grey range uses ``threshold`` as it is
+LOW_CONTRAST = 100.0  # ... at most this range, ``min_threshold``; in between the threshold shrinks linearly
 RANGE_SMOOTHING = 0.1  # EMA weight of each sample's grey range
 RELATIVE_CHANGE = 0.08  # with a lowered threshold, a change must also exceed this share of the pixel's grey
 
@@ -130,8 +132,8 @@ class MotionDetector:
             self._range = span
         else:
             self._range += RANGE_SMOOTHING * (span - self._range)
-        scaled = cfg.threshold * min(1.0, self._range / FULL_RANGE)
-        self.threshold = max(float(cfg.min_threshold), scaled)
+        share = min(1.0, max(0.0, (self._range - LOW_CONTRAST) / (FULL_CONTRAST - LOW_CONTRAST)))
+        self.threshold = cfg.min_threshold + share * (cfg.threshold - cfg.min_threshold)
 
     def _learn(self, grey: np.ndarray, previous: np.ndarray | None, changed: np.ndarray) -> None:
         """Blend the frame into the background: slowly where things move, faster where a change
