@@ -65,6 +65,12 @@ class DetectConfig(Section):
         "second; the periodic full-frame check aside): a busy scene is looked at in larger squares, then in "
         "turns, so it cannot starve the other cameras.",
     )
+    brighten_dim: bool = Field(
+        True,
+        title="Brighten very dim views",
+        description="Stretch the grey range of a very dim view (a room lit by a screen) before the detector looks: "
+        "people there score much higher; a view with more contrast is left alone.",
+    )
     region_context: float = Field(
         2.0,
         ge=1.0,

@@ -123,7 +123,7 @@ class CameraPipeline:
 
         if detect_on:
             result.regions = self._regions(result.motion_boxes, ts, motion_on)
-            looked = stretch_dim(image) if result.regions else image  # a very dim view, brightened
+            looked = stretch_dim(image) if result.regions and self.config.detect.brighten_dim else image
             result.detections = detect_regions(self.detector, looked, result.regions, self._min_score)
             self.detector_calls += len(result.regions)
         update = self.tracker.update(

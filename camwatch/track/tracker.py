@@ -15,11 +15,11 @@ evidence (``track.movement``): a median score at the label's ``threshold``, or t
 moved never qualifies. *Ended* after it has been unseen for ``max_disappeared`` seconds
 **and** missed by ``min_misses`` detector passes that looked where it was. Objects outside
 every looked region accrue no misses, nor does a confirmed object where pixels still move
-(for up to 5 s without a detection: a dim person the detector misses for a moment). An
+(for up to 2.5 s without a detection: a dim person the detector misses for a moment). An
 object whose box stays on its resting box for ``stationary_seconds`` is *stationary*;
 moving off it makes it active again.
 
-Matching never joins boxes of very different heights (a person and a box around half the
+Matching never joins boxes of very different sizes (a person and a box around half the
 scene). Detections scoring between ``keep_score`` and the label's ``min_score`` only keep an
 object they clearly overlap. Still detections at places learned as scenery
 (``track.scenery``) hold only an object sitting right there, so a person's object does not
@@ -63,11 +63,12 @@ _LOGGER = logging.getLogger(__name__)
 _LOOKED_SHARE = 0.5  # share of an object's box inside a region for it to count as looked at
 _VELOCITY_SMOOTHING = 0.5
 _MAX_PREDICT_SECONDS = 2.0
-_MAX_HEIGHT_RATIO = 1.5  # a detection this much taller or shorter than an object's usual box is another
+_MAX_SIZE_RATIO = 2.0  # a detection this much taller, shorter, wider or narrower than an object's usual box is another
 _DUPLICATE_IOU = 0.4  # an unmatched detection overlapping a matched object this much is a duplicate
 _DUPLICATE_SHARE = 0.7  # ... or lying this much inside it (or it inside the detection)
 _WEAK_MATCH_IOU = 0.5  # overlap a low-scored detection needs with a tracked object's predicted box
-_MOTION_KEEP_SECONDS = 5.0  # longest a confirmed object is kept by motion where it is, without a detection
+_FALLBACK_SECONDS = 1.5  # an object unseen longer is matched by overlap with its last box only
+_MOTION_KEEP_SECONDS = 2.5  # longest a confirmed object is kept by motion where it is, without a detection
 _SITTING_IOU = 0.6  # overlap of a scenery detection with the last box of an object sitting there
 
 
@@ -94,9 +95,13 @@ def _centre(box: Sequence[float]) -> tuple[float, float]:
     return ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
 
 
-def _similar_height(a: Sequence[float], b: Sequence[float]) -> bool:
-    ratio = max(1.0, b[3] - b[1]) / max(1.0, a[3] - a[1])
-    return 1 / _MAX_HEIGHT_RATIO <= ratio <= _MAX_HEIGHT_RATIO
+def _similar_size(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Neither height nor width more than ``_MAX_SIZE_RATIO`` apart."""
+    for lo, hi in ((1, 3), (0, 2)):
+        ratio = max(1.0, b[hi] - b[lo]) / max(1.0, a[hi] - a[lo])
+        if not 1 / _MAX_SIZE_RATIO <= ratio <= _MAX_SIZE_RATIO:
+            return False
+    return True
 
 
 class ObjectTracker:
@@ -110,6 +115,7 @@ class ObjectTracker:
         self._motion: MotionShare | None = None
         self.scenery = SceneryMemory()
         self._offset = 0.0  # score offset of the current frame (greyscale frames, see TrackingConfig)
+        self._owners: dict[int, TrackedObject] = {}
 
     # ---------------------------------------------------------------- queries
     def active_objects(self) -> list[TrackedObject]:
@@ -172,18 +178,18 @@ class ObjectTracker:
         # Scenery (a still detection at a learned place) only holds an object sitting right there.
         scenery = [d for d in detections if id(d) in still and self.scenery.is_scenery(d)]
         strong = [d for d in detections if not (id(d) in still and self.scenery.is_scenery(d))]
+        self._owners: dict[int, TrackedObject] = {}  # id(detection) -> the object it went to
         unmatched = self._match(strong, ts)
-        left = self._match(scenery, ts, mode="sitting")
-        left += self._match(weak, ts, mode="weak")
+        self._match(scenery, ts, mode="sitting")
+        self._match(weak, ts, mode="weak")
         if frame is not None and self.tracking.reentry_seconds > 0 and not self._offset:
             unmatched = self._reidentify(unmatched, ts)  # (greyscale frames: colours tell nobody apart)
         for det in unmatched:
             if not self._duplicate(det):
                 self._create(det, ts, frame_size)
-            elif id(det) in still:
-                left.append(det)
-        for det in left:
-            if id(det) in still:
+        for det in (*detections, *weak):  # still detections not on a person: learn the place
+            owner = self._owners.get(id(det))
+            if id(det) in still and (owner is None or (not owner.confirmed and never_moved(owner))):
                 self.scenery.observe(det, ts)
         self.scenery.forget_old(ts)
         ended = self._age(ts, looked_regions, frame_size)
@@ -228,15 +234,17 @@ class ObjectTracker:
             diag = max(1.0, ((pred[2] - pred[0]) ** 2 + (pred[3] - pred[1]) ** 2) ** 0.5)
             pc = _centre(pred)
             for i, det in enumerate(detections):
-                if det.label != obj.label or not _similar_height(obj.smoothed or obj.box, det.box):
-                    continue  # far taller or shorter: another object (or a box around half the scene)
+                if det.label != obj.label or not _similar_size(obj.smoothed or obj.box, det.box):
+                    continue  # far larger or smaller: another object (or a box around half the scene)
                 if mode == "sitting":
                     overlap = box_iou(obj.box, det.box)
                     if overlap >= _SITTING_IOU:
                         pairs.append((overlap, tid, i))
                     continue
-                # the last box too: a prediction from a jumpy velocity can overshoot
-                overlap = max(box_iou(pred, det.box), box_iou(obj.box, det.box))
+                # the last box too: a prediction from a jumpy velocity can overshoot, and one made
+                # long after the object was last seen is a guess (it points where others walk in)
+                fresh = ts - obj.last_seen <= _FALLBACK_SECONDS
+                overlap = max(box_iou(pred, det.box) if fresh else 0.0, box_iou(obj.box, det.box))
                 if mode == "weak":
                     if overlap >= _WEAK_MATCH_IOU:
                         pairs.append((overlap, tid, i))
@@ -244,6 +252,8 @@ class ObjectTracker:
                 if overlap >= cfg.match_iou and overlap > 0:
                     pairs.append((1.0 + overlap, tid, i))
                     continue
+                if not fresh:
+                    continue  # its prediction is stale: only an overlap identifies it now
                 dc = _centre(det.box)
                 dist = ((dc[0] - pc[0]) ** 2 + (dc[1] - pc[1]) ** 2) ** 0.5 / diag
                 if dist <= cfg.match_distance:
@@ -256,6 +266,7 @@ class ObjectTracker:
                 continue
             used_tracks.add(tid)
             used_dets.add(i)
+            self._owners[id(detections[i])] = self._tracks[tid].obj
             self._hit(self._tracks[tid], detections[i], ts, weak=mode == "weak")
         return [d for i, d in enumerate(detections) if i not in used_dets]
 
@@ -276,7 +287,7 @@ class ObjectTracker:
             for track in away:
                 if track.obj.label != det.label or track.obj.seen_this_frame or look is None:
                     continue
-                if not _similar_height(track.obj.smoothed or track.obj.box, det.box):
+                if not _similar_size(track.obj.smoothed or track.obj.box, det.box):
                     continue
                 sim = similarity(track.appearance, look)
                 if sim >= best_sim:
