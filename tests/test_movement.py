@@ -89,10 +89,11 @@ def test_person_standing_and_shifting_is_confirmed_after_enough_looks():
     assert confirmed_at == 7  # the 8th look on moving pixels
 
 
-def test_greyscale_frames_lower_the_moving_threshold_only():
+def test_greyscale_offset_lowers_the_moving_threshold_only_on_greyscale_frames():
     scores = [0.4, 0.42, 0.38, 0.41, 0.4, 0.43]  # an infrared walker
     assert _walk(_tracker(), scores, frame=GREY).active[0].confirmed
     assert not _walk(_tracker(), scores, frame=COLOUR).active  # under min_score: never tracked
+    assert not _walk(_tracker(greyscale_offset=0), scores, frame=GREY).active
     tracker = _tracker()
     for i in range(30):  # still at 0.6 on an infrared frame: the still threshold is not lowered
         update = tracker.update([_person(500, 0.6)], i / FPS, FRAME, FULL, GREY, _moving_where())

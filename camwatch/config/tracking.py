@@ -103,6 +103,7 @@ class TrackingConfig(Section):
         le=0.5,
         title="Greyscale score offset",
         description="On greyscale frames (an infrared camera at night) the detector, which learned from colour "
-        "photos, scores people lower: there min_score and the moving threshold are lowered by this much. The "
-        "threshold for objects that do not move is not, so still scenery stays out.",
+        "photos, scores people lower (measured: an infrared walker's median 0.40, daylight walkers 0.55-0.77): "
+        "there min_score and the moving threshold are lowered by this much. The threshold for objects that do "
+        "not move is not, so still scenery stays out.",
     )

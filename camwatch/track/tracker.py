@@ -67,7 +67,7 @@ _MAX_SIZE_RATIO = 2.0  # a detection this much taller, shorter, wider or narrowe
 _DUPLICATE_IOU = 0.4  # an unmatched detection overlapping a matched object this much is a duplicate
 _DUPLICATE_SHARE = 0.7  # ... or lying this much inside it (or it inside the detection)
 _WEAK_MATCH_IOU = 0.5  # overlap a low-scored detection needs with a tracked object's predicted box
-_FALLBACK_SECONDS = 1.5  # an object unseen longer is matched by overlap with its last box only
+_FALLBACK_SECONDS = 1.5  # an object missed and unseen longer is matched by overlap with its last box only
 _MOTION_KEEP_SECONDS = 2.5  # longest a confirmed object is kept by motion where it is, without a detection
 _SITTING_IOU = 0.6  # overlap of a scenery detection with the last box of an object sitting there
 
@@ -114,6 +114,7 @@ class ObjectTracker:
         self._frame: np.ndarray | None = None
         self._motion: MotionShare | None = None
         self.scenery = SceneryMemory()
+        self._greyscale = False  # the current frame has no colour (infrared)
         self._offset = 0.0  # score offset of the current frame (greyscale frames, see TrackingConfig)
         self._owners: dict[int, TrackedObject] = {}
 
@@ -163,7 +164,8 @@ class ObjectTracker:
                 self._filter.objects is not self.objects_config
             ):
                 self._filter = DetectionFilter(self.objects_config, frame_size)
-            self._offset = self.tracking.greyscale_offset if frame is not None and is_greyscale(frame) else 0.0
+            self._greyscale = frame is not None and is_greyscale(frame)
+            self._offset = self.tracking.greyscale_offset if self._greyscale else 0.0
             weak = [d for d in detections if self._filter.reason(d, self._offset) == "score below min_score"
                     and d.score >= self.tracking.keep_score]
             detections = self._filter.apply(detections, self._offset)
@@ -182,7 +184,7 @@ class ObjectTracker:
         unmatched = self._match(strong, ts)
         self._match(scenery, ts, mode="sitting")
         self._match(weak, ts, mode="weak")
-        if frame is not None and self.tracking.reentry_seconds > 0 and not self._offset:
+        if frame is not None and self.tracking.reentry_seconds > 0 and not self._greyscale:
             unmatched = self._reidentify(unmatched, ts)  # (greyscale frames: colours tell nobody apart)
         for det in unmatched:
             if not self._duplicate(det):
@@ -242,8 +244,10 @@ class ObjectTracker:
                         pairs.append((overlap, tid, i))
                     continue
                 # the last box too: a prediction from a jumpy velocity can overshoot, and one made
-                # long after the object was last seen is a guess (it points where others walk in)
-                fresh = ts - obj.last_seen <= _FALLBACK_SECONDS
+                # long after the detector last found the object where it looked is a guess (it
+                # points where others walk in); an object nobody looked for (still, re-checked
+                # now and then) is not lost
+                fresh = obj.misses == 0 or ts - obj.last_seen <= _FALLBACK_SECONDS
                 overlap = max(box_iou(pred, det.box) if fresh else 0.0, box_iou(obj.box, det.box))
                 if mode == "weak":
                     if overlap >= _WEAK_MATCH_IOU:
