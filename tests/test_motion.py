@@ -127,3 +127,35 @@ def test_motion_boxes_cover_the_detected_person(shared_media, detector, clip, li
         last_centres = centres
     assert checked >= 3, f"{clip}: the detector found too few moving people to compare"
     assert covered / checked >= 0.9, f"{clip}: {covered}/{checked} person centres inside a motion box"
+
+
+def test_low_contrast_infrared_person_is_seen_with_the_adaptive_threshold():
+    """night_ir_yard.mp4: a person by the fence (about x 550-595, y 305-445) differs from the
+    background by 10-24 grey levels in a view spanning about 120: invisible at a fixed 25."""
+    from tests.conftest import SHARED, require
+
+    clip = SHARED / "eval" / "clips" / "night_ir_yard.mp4"
+    require(clip.is_file(), f"clip {clip}")
+    person = (550, 305, 595, 445)
+    seen = {}
+    for name, config in (("adaptive", MotionConfig()), ("fixed", MotionConfig(min_threshold=25))):
+        cap = cv2.VideoCapture(str(clip))
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        cap.set(cv2.CAP_PROP_POS_FRAMES, int(40 * fps))  # 10 s to learn the background first
+        step = round(fps / SAMPLE_FPS)
+        detector, index, hits, samples = None, 0, 0, 0
+        while index < 33 * fps:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if index % step == 0:
+                detector = detector or MotionDetector(config, (frame.shape[1], frame.shape[0]))
+                boxes = detector.detect(frame)
+                if index >= 12 * fps:  # 52-73 s: the person is there
+                    samples += 1
+                    hits += any(min(b[2], person[2]) > max(b[0], person[0]) and min(b[3], person[3]) > max(b[1], person[1])
+                                for b in boxes)
+            index += 1
+        cap.release()
+        seen[name] = hits / max(1, samples)
+    assert seen["fixed"] < 0.1 and seen["adaptive"] > 0.5, seen

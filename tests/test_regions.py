@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import pytest
 
 from camwatch.detectors.base import Detection
-from camwatch.track.regions import detect_regions, merge_detections, plan_regions
+from camwatch.track.regions import (
+    detect_regions,
+    limit_regions,
+    merge_detections,
+    plan_regions,
+    tile_regions,
+)
 
 FRAME = (1920, 1080)
 
@@ -125,3 +132,37 @@ def test_detect_regions_merges_across_regions(shared_media, detector):
     regions = [(0, 0, 480, 480), (160, 0, 640, 480)]
     people = [d for d in detect_regions(detector, image, regions, 0.5) if d.label == "person"]
     assert 1 <= len(people) <= 2
+
+
+def test_small_motion_gets_a_smaller_square_enlarged_to_the_model_input():
+    """A 60 px walker in a 384x288 frame: context 2 around it, not a 300 px square."""
+    box = (200, 100, 225, 160)
+    regions = plan_regions((384, 288), [box], [], model_size=100, margin=1.0)
+    assert len(regions) == 1 and _covers(regions[0], box)
+    side = regions[0][2] - regions[0][0]
+    assert side == 120  # 60 px x 2; at most 3x enlarged (>= 100)
+    tiny = plan_regions((384, 288), [(10, 10, 20, 20)], [], model_size=100, margin=1.0)
+    assert tiny[0][2] - tiny[0][0] == 100
+
+
+def test_large_frames_are_checked_as_overlapping_tiles():
+    tiles = tile_regions((1920, 1080), 300)
+    assert len(tiles) == 8
+    _assert_valid(tiles, (1920, 1080))
+    covered = np.zeros((1080, 1920), bool)
+    for x1, y1, x2, y2 in tiles:
+        covered[y1:y2, x1:x2] = True
+        assert x2 - x1 < 1080  # each tile shrinks less than the whole frame would
+    assert covered.all()
+    assert len(tile_regions((960, 1088), 300)) == 6
+    assert tile_regions((768, 432), 300) == [(0, 0, 768, 432)]  # small frame: one look
+
+
+def test_budget_keeps_tracked_objects_first_and_rotates_the_rest():
+    regions = [(0, 0, 100, 100), (200, 0, 300, 100), (400, 0, 500, 100), (600, 0, 700, 100)]
+    tracked = [(610, 10, 650, 90)]
+    first = limit_regions(regions, tracked, 2, turn=0)
+    assert first[0] == regions[3] and len(first) == 2
+    seen = {r for turn in range(3) for r in limit_regions(regions, tracked, 2, turn)}
+    assert seen == set(regions)  # every region gets its turn
+    assert limit_regions(regions, [], 8, 0) == regions

@@ -30,7 +30,7 @@ import pytest
 
 from camwatch.anomaly.simulate import EXPECTED_STATE, Scenario, sample_clip
 from camwatch.config.anomaly import TamperConfig
-from tests.conftest import LIGHT_CLIPS, MEDIA, ONE_BY_ONE_VISITS, SSD_MODEL
+from tests.conftest import DARK_PEOPLE_CLIPS, LIGHT_CLIPS, MEDIA, ONE_BY_ONE_VISITS, SSD_MODEL
 
 START = "2026-01-05T12:00:00"  # a Monday noon
 TAMPER_SOURCE = "one-by-one-person-detection.mp4"
@@ -99,7 +99,7 @@ def test_tampering_raises_its_anomaly_in_time(kind, tmp_path, ssd_model, shared_
     assert len(ended) == 1 and ended[0]["end_time"] >= first["start_time"]
 
 
-@pytest.mark.parametrize("clip", LIGHT_CLIPS)
+@pytest.mark.parametrize("clip", [*LIGHT_CLIPS, *DARK_PEOPLE_CLIPS])
 def test_light_changes_raise_no_tamper_event(clip, ssd_model, shared_media):
     messages, summary = replay(MEDIA / clip)
     assert summary["frames_processed"] > 40

@@ -11,7 +11,7 @@ from camwatch.anomaly.simulate import EXPECTED_STATE, KINDS, Scenario, cover, sa
 from camwatch.anomaly.tamper import TamperChange, TamperDetector
 from camwatch.config.anomaly import TamperConfig
 from camwatch.events.model import EventMessage
-from tests.conftest import LIGHT_CLIPS
+from tests.conftest import DARK_PEOPLE_CLIPS, LIGHT_CLIPS
 
 TAMPER_CLIPS = ("one-by-one-person-detection.mp4", "highway_cctv_video02.avi", "car-detection.mp4")
 START = 6.0
@@ -42,7 +42,7 @@ def test_tampering_is_detected_in_time_with_its_type(shared_media: Path, clip: s
     assert first.description.endswith(".") and len(first.description) > 20
 
 
-@pytest.mark.parametrize("clip", LIGHT_CLIPS)
+@pytest.mark.parametrize("clip", [*LIGHT_CLIPS, *DARK_PEOPLE_CLIPS])
 def test_light_changes_raise_no_tamper_alert(shared_media: Path, clip: str) -> None:
     changes = _run(TamperDetector(TamperConfig(), camera="test"), sample_clip(shared_media / clip))
     tamper = [c.description for c in changes if c.active and c.is_tamper]

@@ -51,12 +51,60 @@ class DetectConfig(Section):
         title="Full-frame check (s)",
         description="Run the detector on the whole frame this often even without motion; 0 disables.",
     )
+    full_frame_tiles: bool = Field(
+        False,
+        title="Tiled full-frame check",
+        description="On a frame at least twice the detector's input on its short side, run the full-frame check "
+        "on overlapping tiles (6 on a 960x1080 view, 8 on 1080p) instead of the whole frame shrunk to the "
+        "input. Off by default: people who move are already looked at closely where they move, and on the "
+        "test footage tiles found nobody more while costing detector calls.",
+    )
+    max_regions: int = Field(
+        4,
+        ge=1,
+        le=64,
+        title="Detector budget per frame",
+        description="Most detector calls one sampled frame of this camera may take (times the detect fps per "
+        "second; the periodic full-frame check aside): a busy scene is looked at in larger squares, then in "
+        "turns, so it cannot starve the other cameras.",
+    )
+    brighten_dim: bool = Field(
+        True,
+        title="Brighten very dim views",
+        description="Stretch the grey range of a very dim view (a room lit by a screen) before the detector looks: "
+        "people there score much higher; a view with more contrast is left alone.",
+    )
+    region_context: float = Field(
+        2.0,
+        ge=1.0,
+        le=6.0,
+        title="Region context",
+        description="Side of the square the detector looks at around something that moves, as a multiple of "
+        "its size: the detector needs some scene around a person to recognise one.",
+    )
+    max_upscale: float = Field(
+        3.0,
+        ge=1.0,
+        le=6.0,
+        title="Largest enlargement",
+        description="How much a region around something small may be enlarged to the detector's input size "
+        "(a distant person scores higher enlarged); 1 never enlarges.",
+    )
 
 
 class ObjectFilter(Section):
     min_score: float = Field(0.5, ge=0, le=1, title="Minimum score", description="Detections below are discarded.")
     threshold: float = Field(
         0.65, ge=0, le=1, title="Confirm threshold", description="Median score an object needs to be confirmed."
+    )
+    moving_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        title="Moving confirm threshold",
+        description="Median score enough to confirm an object that has really moved (travelled across the view "
+        "on moving pixels, see tracking.moving_distance): small and dimly lit walkers score lower than people "
+        "close by, and scenery that looks like a person never moves.",
     )
     min_area: float = Field(0, ge=0, title="Minimum area", description="Box area in pixels (or 0..1 of the frame).")
     max_area: float = Field(1e12, gt=0, title="Maximum area", description="Box area in pixels (or 0..1 of the frame).")

@@ -12,7 +12,20 @@ Polygon = list[tuple[float, float]]
 class MotionConfig(Section):
     enabled: bool = Field(True, title="Motion gating", description="Run the detector only where something moves.")
     threshold: int = Field(
-        25, ge=1, le=255, title="Pixel threshold", description="Grey-level change that counts as motion."
+        25,
+        ge=1,
+        le=255,
+        title="Pixel threshold",
+        description="Grey-level change that counts as motion in a day view; in a low-contrast view (night, "
+        "infrared, fog: a grey range under 160 levels) it shrinks with the range, down to min_threshold.",
+    )
+    min_threshold: int = Field(
+        8,
+        ge=1,
+        le=255,
+        title="Lowest pixel threshold",
+        description="The pixel threshold never drops below this in low-contrast views (keep it above sensor "
+        "noise); set it equal to threshold for a fixed threshold.",
     )
     contour_area: int = Field(
         30, ge=1, title="Minimum contour area", description="Smallest motion blob, in pixels of the downscaled frame."

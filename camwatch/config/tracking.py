@@ -72,3 +72,38 @@ class TrackingConfig(Section):
         title="Re-entry similarity",
         description="Colour-histogram correlation a returning object needs to keep its id (and its event).",
     )
+    moving_distance: float = Field(
+        0.5,
+        gt=0,
+        le=10,
+        title="Moving distance",
+        description="How far (in its own heights) an object must travel from where it was first seen, or how much "
+        "it must grow or shrink, before it may be confirmed at the moving threshold.",
+    )
+    motion_support: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        title="Motion support",
+        description="Share of an object's detections that must lie on moving pixels for it to count as moving "
+        "(the motion detector sees a change under a good part of its box).",
+    )
+    keep_score: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        title="Keep score",
+        description="A detection scoring at least this, though below its label's min_score, keeps an object "
+        "already tracked at that spot from being lost (a dimly lit or half-hidden person); it never starts "
+        "an object and does not count towards confirming one.",
+    )
+    greyscale_offset: float = Field(
+        0.15,
+        ge=0,
+        le=0.5,
+        title="Greyscale score offset",
+        description="On greyscale frames (an infrared camera at night) the detector, which learned from colour "
+        "photos, scores people lower (measured: an infrared walker's median 0.40, daylight walkers 0.55-0.77): "
+        "there min_score and the moving threshold are lowered by this much. The threshold for objects that do "
+        "not move is not, so still scenery stays out.",
+    )

@@ -5,6 +5,15 @@ background after matching its brightness to the frame (slow exposure drift is no
 motion), threshold, drop masked pixels, dilate, and turn blobs into boxes in full-frame
 pixels.
 
+The pixel threshold is meant for a day view (a grey range, 1st to 99th percentile, of 160
+or more). A night or infrared view spans much less (a person by a fence at night differs
+from the background by 10-24 grey levels in a view spanning 120), so below that range the
+threshold shrinks linearly, reaching ``min_threshold`` (which stays above sensor noise) at
+a range of 100. The range is smoothed over samples, and taken afresh after a light change.
+A lowered threshold must also be a share (``RELATIVE_CHANGE``) of the pixel's brightness: a
+lamp warming up or the exposure settling moves bright pixels by more grey levels than dark
+ones, and that is not motion.
+
 A sudden global change (light switched, IR day/night, auto-exposure jump) shows up as
 a large share of changed pixels or a jump of the mean brightness. Then the detector
 *calibrates*: it adopts the current frame as the background and reports nothing until
@@ -28,6 +37,10 @@ _STEADY_SHARE = 0.02  # share of changed pixels between samples that still count
 _DARK_MEAN = 8.0  # below this mean grey level brightness matching is not attempted
 MOVING_RATE = 0.25  # background learning where pixels move, relative to background_alpha
 STILL_CHANGE_RATE = 5.0  # ... where a change has stopped moving
+FULL_CONTRAST = 160.0  # a view spanning at least this grey range uses ``threshold`` as it is
+LOW_CONTRAST = 100.0  # ... at most this range, ``min_threshold``; in between the threshold shrinks linearly
+RANGE_SMOOTHING = 0.1  # EMA weight of each sample's grey range
+RELATIVE_CHANGE = 0.08  # with a lowered threshold, a change must also exceed this share of the pixel's grey
 
 
 class MotionDetector:
@@ -46,6 +59,10 @@ class MotionDetector:
         self._calibration_length = 0
         self.calibrations = 0  # global changes seen so far
         self.last_changed_share = 0.0
+        self._range: float | None = None  # smoothed grey range of the view (1st-99th percentile)
+        self.threshold = float(config.threshold)  # the pixel threshold in use
+        self._changed_mask: np.ndarray | None = None  # this sample's changed pixels (None: no information)
+        self._integral: np.ndarray | None = None
 
     # ------------------------------------------------------------------ setup
     def _build_mask(self) -> np.ndarray:
@@ -65,7 +82,9 @@ class MotionDetector:
     def detect(self, frame_bgr: np.ndarray) -> list[MotionBox]:
         """Motion boxes (x1, y1, x2, y2) in full-frame pixels; [] while calibrating."""
         grey = self._prepare(frame_bgr)
+        self._adapt_threshold(grey)
         previous, self._previous = self._previous, grey
+        self._changed_mask = self._integral = None
         if self.background is None:
             self.background = grey.copy()
             return []
@@ -81,7 +100,40 @@ class MotionDetector:
             return []
         boxes = self._boxes(changed)
         self._learn(grey, previous, changed)
+        self._changed_mask = changed
         return boxes
+
+    def moving_share(self, box: tuple[float, float, float, float]) -> float | None:
+        """Share of ``box`` (full-frame pixels) whose pixels changed in the last sample; None
+        while there is no information (first sample, calibrating after a light change)."""
+        if self._changed_mask is None:
+            return None
+        if self._integral is None:
+            self._integral = cv2.integral(self._changed_mask // 255)
+        h, w = self._changed_mask.shape
+        x1, y1 = min(w, max(0, int(box[0] * self.scale))), min(h, max(0, int(box[1] * self.scale)))
+        x2, y2 = min(w, max(0, int(np.ceil(box[2] * self.scale)))), min(h, max(0, int(np.ceil(box[3] * self.scale))))
+        if x2 <= x1 or y2 <= y1:
+            return 0.0
+        ii = self._integral
+        inside = ii[y2, x2] - ii[y1, x2] - ii[y2, x1] + ii[y1, x1]
+        return float(inside) / float((x2 - x1) * (y2 - y1))
+
+    def _adapt_threshold(self, grey: np.ndarray) -> None:
+        """Scale the pixel threshold with the view's grey range (see the module doc)."""
+        cfg = self.config
+        if cfg.min_threshold >= cfg.threshold:
+            self.threshold = float(cfg.threshold)
+            return
+        values = grey[self.mask > 0] if self._active_pixels < grey.size else grey.ravel()
+        low, high = np.percentile(values[:: max(1, values.size // 20000)], (1, 99))
+        span = float(high - low)
+        if self._range is None or self.calibrating:  # after a light change the old range means nothing
+            self._range = span
+        else:
+            self._range += RANGE_SMOOTHING * (span - self._range)
+        share = min(1.0, max(0.0, (self._range - LOW_CONTRAST) / (FULL_CONTRAST - LOW_CONTRAST)))
+        self.threshold = cfg.min_threshold + share * (cfg.threshold - cfg.min_threshold)
 
     def _learn(self, grey: np.ndarray, previous: np.ndarray | None, changed: np.ndarray) -> None:
         """Blend the frame into the background: slowly where things move, faster where a change
@@ -91,7 +143,7 @@ class MotionDetector:
         alpha = self.config.background_alpha
         weight = np.full(grey.shape, alpha, dtype=np.float32)
         if previous is not None:
-            still = cv2.absdiff(grey, previous) < self.config.threshold / 2.0
+            still = cv2.absdiff(grey, previous) < self.threshold / 2.0
             weight[(changed > 0) & still] = min(1.0, alpha * STILL_CHANGE_RATE)
             weight[(changed > 0) & ~still] = alpha * MOVING_RATE
         self.background += weight * (grey - self.background)
@@ -103,7 +155,11 @@ class MotionDetector:
         if ref_mean > _DARK_MEAN and cur_mean > _DARK_MEAN:
             ref = reference * (cur_mean / ref_mean)  # exposure drift is not motion
         diff = cv2.absdiff(grey, ref)
-        _, changed = cv2.threshold(diff, float(self.config.threshold), 255, cv2.THRESH_BINARY)
+        if self.threshold < RELATIVE_CHANGE * 255.0:
+            # a lowered threshold must also be a share of the pixel's brightness: light on a bright
+            # surface drifts by more grey levels than on a dark one
+            diff = np.where(diff > RELATIVE_CHANGE * ref, diff, 0.0).astype(np.float32)
+        _, changed = cv2.threshold(diff, self.threshold, 255, cv2.THRESH_BINARY)
         changed = changed.astype(np.uint8)
         return cv2.bitwise_and(changed, self.mask)
 

@@ -14,6 +14,7 @@ over are finished, and their last messages go out with the next pass.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -33,8 +34,9 @@ from camwatch.geometry import covered_share, grow, polygon_to_pixels
 from camwatch.motion.detector import MotionDetector
 from camwatch.pipeline.report import CameraReport
 from camwatch.sources.base import Frame
+from camwatch.track.lighting import stretch_dim
 from camwatch.track.model import TrackedObject
-from camwatch.track.regions import detect_regions, plan_regions
+from camwatch.track.regions import detect_regions, limit_regions, plan_regions, tile_regions
 from camwatch.track.tracker import ObjectTracker
 from camwatch.track.zones import ZoneTracker
 
@@ -83,6 +85,7 @@ class CameraPipeline:
         self._last_full_frame = -1e18
         self._pending: list[EventMessage] = []  # finished stages' last messages, sent with the next pass
         self._min_score = min([config.objects.filter_for(lb).min_score for lb in config.objects.track] or [0.5])
+        self._min_score = min(self._min_score, config.tracking.keep_score)  # weak detections keep tracks
         if previous is not None:
             self._take_over(previous)
 
@@ -127,9 +130,12 @@ class CameraPipeline:
 
         if detect_on:
             result.regions = self._regions(result.motion_boxes, ts, motion_on)
-            result.detections = detect_regions(self.detector, image, result.regions, self._min_score)
+            looked = stretch_dim(image) if result.regions and self.config.detect.brighten_dim else image
+            result.detections = detect_regions(self.detector, looked, result.regions, self._min_score)
             self.detector_calls += len(result.regions)
-        update = self.tracker.update(result.detections, ts, self.frame_size, result.regions, image)
+        update = self.tracker.update(
+            result.detections, ts, self.frame_size, result.regions, image, self.motion.moving_share if motion_on else None
+        )
         result.objects = update.active
         self.zones.update(update.active, ts)
         messages = self._take_pending()
@@ -149,16 +155,23 @@ class CameraPipeline:
         (the tracker predicts it in between), a stationary one every ``stationary_recheck``.
         """
         w, h = self.frame_size  # type: ignore[misc]
-        interval = self.config.detect.full_frame_interval
-        if not motion_on or (interval > 0 and ts - self._last_full_frame >= interval):
+        detect = self.config.detect
+        interval = detect.full_frame_interval
+        if not motion_on:
+            return [(0, 0, w, h)]
+        if interval > 0 and ts - self._last_full_frame >= interval:
             self._last_full_frame = ts
+            if detect.full_frame_tiles:
+                return tile_regions(self.frame_size, self.detector.input_size[0])
             return [(0, 0, w, h)]
         every = self.config.detect.tracked_interval
         tracked: list[tuple[int, int, int, int]] = []
         settled: list[tuple[float, float, float, float]] = []  # confirmed, recently seen: explain motion
         for obj in self.tracker.active_objects():
             due = not obj.confirmed or ts - self.tracker.last_looked(obj) >= every
-            if obj.stationary:
+            if self.tracker.still_scenery(obj):
+                due = False
+            elif obj.stationary:
                 due = self.tracker.stationary_recheck_due(obj, ts)
             if due:
                 tracked.append(tuple(int(v) for v in obj.box))
@@ -167,9 +180,14 @@ class CameraPipeline:
         fresh = [m for m in motion_boxes if not any(covered_share(m, s) >= 0.7 for s in settled)]
         if not fresh and not tracked:
             return []
-        return plan_regions(
-            self.frame_size, fresh, tracked, model_size=self.detector.input_size[0], merge_overlap=0.25
+        model = self.detector.input_size[0]
+        regions = plan_regions(
+            self.frame_size, fresh, tracked, model_size=math.ceil(model / detect.max_upscale),
+            margin=detect.region_context - 1.0, merge_overlap=0.25,
         )
+        if len(regions) > detect.max_regions:  # a busy scene: larger squares first, then turns
+            regions = plan_regions(self.frame_size, fresh, tracked, model_size=model, merge_overlap=0.25)
+        return limit_regions(regions, tracked, detect.max_regions, self.frames)
 
     def idle(self, ts: float) -> list[EventMessage]:
         """No frame arrived for a while (the camera may be offline)."""

@@ -35,12 +35,12 @@ class DetectionFilter:
             self._masks[label] = masks
         return masks
 
-    def reason(self, det: Detection) -> str | None:
-        """Why ``det`` is rejected, or None when it passes."""
+    def reason(self, det: Detection, score_offset: float = 0.0) -> str | None:
+        """Why ``det`` is rejected, or None when it passes (``score_offset`` lowers min_score)."""
         if det.label not in self.objects.track:
             return "label not tracked"
         flt = self.objects.filter_for(det.label)
-        if det.score < flt.min_score:
+        if det.score < flt.min_score - score_offset:
             return "score below min_score"
         area = det.area
         if area < _area_limit(flt.min_area, self._frame_area):
@@ -56,8 +56,8 @@ class DetectionFilter:
             return "inside an object mask"
         return None
 
-    def apply(self, dets: Sequence[Detection]) -> list[Detection]:
-        return [d for d in dets if self.reason(d) is None]
+    def apply(self, dets: Sequence[Detection], score_offset: float = 0.0) -> list[Detection]:
+        return [d for d in dets if self.reason(d, score_offset) is None]
 
 
 def filter_detections(dets: Sequence[Detection], objects: ObjectsConfig, frame_size: tuple[int, int]) -> list[Detection]:

@@ -31,6 +31,11 @@ class TrackedObject:
     zone_entry_time: dict[str, float] = field(default_factory=dict)
     zone_dwell: dict[str, float] = field(default_factory=dict)  # seconds spent, per zone
     seen_this_frame: bool = False  # matched a detection in the latest update
+    origin: Box | None = None  # the first detection's box
+    smoothed: Box | None = None  # running average of its boxes
+    travel: float = 0.0  # farthest ``smoothed`` has been from ``origin``, in object heights (track.movement)
+    motion_hits: int = 0  # matched detections that lay on moving pixels
+    motion_checks: int = 0  # matched detections for which motion was known
     ended: bool = False
 
     @property

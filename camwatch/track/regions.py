@@ -110,6 +110,45 @@ def plan_regions(
     return _merge_regions(regions, frame_size, merge_overlap)
 
 
+def tile_regions(frame_size: tuple[int, int], model_size: int = 300, overlap: float = 0.2) -> list[Region]:
+    """The whole frame as overlapping squares, for a frame at least twice the model input on
+    its short side (else one region, the frame). Two rows or columns along the short side,
+    ``overlap`` of a tile shared with its neighbour, as many as needed along the long side:
+    a person far away keeps more pixels than in the frame squashed to the model input."""
+    width, height = frame_size
+    short, long_ = min(width, height), max(width, height)
+    if short < 2 * model_size:
+        return [(0, 0, width, height)]
+    side = min(short, math.ceil(short / (2.0 - overlap)))
+    steps = max(1, math.ceil((long_ - side) / (side * (1.0 - overlap)))) + 1
+
+    def starts(length: int, n: int) -> list[int]:
+        return [round((length - side) * k / (n - 1)) for k in range(n)] if n > 1 else [0]
+
+    across, along = starts(short, 2), starts(long_, steps)
+    if width >= height:
+        return [(x, y, x + side, y + side) for y in across for x in along]
+    return [(x, y, x + side, y + side) for x in across for y in along]
+
+
+def limit_regions(regions: Sequence[Region], keep_first: Sequence[Sequence[float]], budget: int, turn: int) -> list[Region]:
+    """At most ``budget`` regions: those holding a box of ``keep_first`` (tracked objects due a
+    look) first, the others in a rotation that ``turn`` (a frame counter) advances, so every
+    region gets its look within a few frames in a busy scene."""
+    if budget <= 0 or len(regions) <= budget:
+        return list(regions)
+
+    def holds(region: Sequence[float]) -> bool:
+        return any(intersection(region, b) >= 0.5 * max(1e-6, (b[2] - b[0]) * (b[3] - b[1])) for b in keep_first)
+
+    first = [r for r in regions if holds(r)]
+    rest = [r for r in regions if not holds(r)]
+    if rest:
+        k = turn % len(rest)
+        rest = rest[k:] + rest[:k]
+    return (first + rest)[:budget]
+
+
 def _merge_regions(regions: list[Region], frame_size: tuple[int, int], overlap: float) -> list[Region]:
     largest = min(frame_size)
     regions = list(dict.fromkeys(regions))

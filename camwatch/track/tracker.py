@@ -8,13 +8,22 @@ within ``match_distance`` box diagonals) keeps fast or small objects whose boxes
 overlapping. A Kalman filter or appearance features (DeepSORT) would cost CPU on a
 Raspberry Pi for little gain at these rates.
 
-Life of an object: created on an unmatched detection; *confirmed* once it has
-``min_hits`` detections and the median of its score history reaches the label's
-``threshold`` (a one-frame false positive never qualifies); *ended* after it has been
-unseen for ``max_disappeared`` seconds **and** missed by ``min_misses`` detector passes
-that looked where it was. Objects outside every looked region accrue no misses.
-An object whose box stays on its resting box for ``stationary_seconds`` is
-*stationary*; moving off it makes it active again.
+Life of an object: created on an unmatched detection that is no duplicate of an object
+matched in the same pass; *confirmed* once it has ``min_hits`` detections and enough
+evidence (``track.movement``): a median score at the label's ``threshold``, or the lower
+``moving_threshold`` when it really moves (travels on moving pixels); something that never
+moved never qualifies. *Ended* after it has been unseen for ``max_disappeared`` seconds
+**and** missed by ``min_misses`` detector passes that looked where it was. Objects outside
+every looked region accrue no misses, nor does a confirmed object where pixels still move
+(for up to 2.5 s without a detection: a dim person the detector misses for a moment). An
+object whose box stays on its resting box for ``stationary_seconds`` is *stationary*;
+moving off it makes it active again.
+
+Matching never joins boxes of very different sizes (a person and a box around half the
+scene). Detections scoring between ``keep_score`` and the label's ``min_score`` only keep an
+object they clearly overlap. Still detections at places learned as scenery
+(``track.scenery``) hold only an object sitting right there, so a person's object does not
+jump onto the mannequin they walked past.
 
 Short absences: a confirmed object that leaves the view (or is hidden) and comes back
 within ``reentry_seconds`` looking the same (a colour histogram of its box, compared by
@@ -28,7 +37,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from camwatch.config.camera import ObjectsConfig
@@ -37,13 +45,32 @@ from camwatch.detectors.base import Box, Detection
 from camwatch.geometry import intersection
 from camwatch.geometry import iou as box_iou
 from camwatch.ids import new_event_id
+from camwatch.track.appearance import appearance, similarity
 from camwatch.track.filters import DetectionFilter
+from camwatch.track.lighting import is_greyscale
 from camwatch.track.model import TrackedObject
+from camwatch.track.movement import (
+    MOVING_PIXELS,
+    MotionShare,
+    confirmable,
+    never_moved,
+    note_motion,
+    smooth,
+    travel,
+)
+from camwatch.track.scenery import SceneryMemory
 
 _LOGGER = logging.getLogger(__name__)
 _LOOKED_SHARE = 0.5  # share of an object's box inside a region for it to count as looked at
 _VELOCITY_SMOOTHING = 0.5
 _MAX_PREDICT_SECONDS = 2.0
+_MAX_SIZE_RATIO = 2.0  # a detection this much taller, shorter, wider or narrower than an object's usual box is another
+_DUPLICATE_IOU = 0.4  # an unmatched detection overlapping a matched object this much is a duplicate
+_DUPLICATE_SHARE = 0.7  # ... or lying this much inside it (or it inside the detection)
+_WEAK_MATCH_IOU = 0.5  # overlap a low-scored detection needs with a tracked object's predicted box
+_FALLBACK_SECONDS = 1.5  # an object missed and unseen longer is matched by overlap with its last box only
+_MOTION_KEEP_SECONDS = 2.5  # longest a confirmed object is kept by motion where it is, without a detection
+_SITTING_IOU = 0.6  # overlap of a scenery detection with the last box of an object sitting there
 
 
 @dataclass
@@ -69,6 +96,15 @@ def _centre(box: Sequence[float]) -> tuple[float, float]:
     return ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
 
 
+def _similar_size(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Neither height nor width more than ``_MAX_SIZE_RATIO`` apart."""
+    for lo, hi in ((1, 3), (0, 2)):
+        ratio = max(1.0, b[hi] - b[lo]) / max(1.0, a[hi] - a[lo])
+        if not 1 / _MAX_SIZE_RATIO <= ratio <= _MAX_SIZE_RATIO:
+            return False
+    return True
+
+
 class ObjectTracker:
     def __init__(self, camera: str, objects: ObjectsConfig, tracking: TrackingConfig | None = None) -> None:
         self.camera = camera
@@ -77,6 +113,11 @@ class ObjectTracker:
         self._tracks: dict[str, _Track] = {}
         self._filter: DetectionFilter | None = None
         self._frame: np.ndarray | None = None
+        self._motion: MotionShare | None = None
+        self.scenery = SceneryMemory()
+        self._greyscale = False  # the current frame has no colour (infrared)
+        self._offset = 0.0  # score offset of the current frame (greyscale frames, see TrackingConfig)
+        self._owners: dict[int, TrackedObject] = {}
 
     # ---------------------------------------------------------------- queries
     def active_objects(self) -> list[TrackedObject]:
@@ -86,6 +127,11 @@ class ObjectTracker:
         """When the detector last looked where the object is (hit or miss)."""
         track = self._tracks.get(obj.id)
         return track.last_looked if track is not None else obj.last_seen
+
+    def still_scenery(self, obj: TrackedObject) -> bool:
+        """An unconfirmed object that has been seen on no moving pixel yet: not worth a detector
+        call of its own (it is looked at again when something moves there)."""
+        return not obj.confirmed and never_moved(obj)
 
     def stationary_recheck_due(self, obj: TrackedObject, ts: float) -> bool:
         """Whether the detector should look at a stationary object's region in this frame."""
@@ -102,49 +148,117 @@ class ObjectTracker:
         frame_size: tuple[int, int] | None,
         looked_regions: Sequence[Sequence[float]],
         frame: np.ndarray | None = None,
+        motion: MotionShare | None = None,
     ) -> TrackUpdate:
         """Match one detector pass; ``looked_regions`` are the regions the detector ran on.
 
         With ``frame`` (BGR), objects remember what they look like, so one that was out of
-        sight for a moment is recognised when it returns.
+        sight for a moment is recognised when it returns. ``motion`` (None when motion
+        detection is off) tells which detections lie on moving pixels.
+
+        Detections scoring at least ``keep_score`` but below their label's ``min_score`` only
+        keep an object already tracked there (they overlap its predicted box); they never
+        start one and do not count towards its confirmation.
         """
         if frame_size is not None:
             if self._filter is None or self._filter.frame_size != frame_size or (
                 self._filter.objects is not self.objects_config
             ):
                 self._filter = DetectionFilter(self.objects_config, frame_size)
-            detections = self._filter.apply(detections)
+            self._greyscale = frame is not None and is_greyscale(frame)
+            self._offset = self.tracking.greyscale_offset if self._greyscale else 0.0
+            weak = [d for d in detections if self._filter.reason(d, self._offset) == "score below min_score"
+                    and d.score >= self.tracking.keep_score]
+            detections = self._filter.apply(detections, self._offset)
+        else:
+            weak = []
         for track in self._tracks.values():
             track.obj.seen_this_frame = False
 
         self._frame = frame
-        unmatched = self._match(detections, ts)
-        if frame is not None and self.tracking.reentry_seconds > 0:
-            unmatched = self._reidentify(unmatched, ts)
+        self._motion = motion
+        still = {id(d) for d in (*detections, *weak) if self._still(d)}
+        # Scenery (a still detection at a learned place) only holds an object sitting right there.
+        scenery = [d for d in detections if id(d) in still and self.scenery.is_scenery(d)]
+        strong = [d for d in detections if not (id(d) in still and self.scenery.is_scenery(d))]
+        self._owners: dict[int, TrackedObject] = {}  # id(detection) -> the object it went to
+        unmatched = self._match(strong, ts)
+        self._match(scenery, ts, mode="sitting")
+        self._match(weak, ts, mode="weak")
+        if frame is not None and self.tracking.reentry_seconds > 0 and not self._greyscale:
+            unmatched = self._reidentify(unmatched, ts)  # (greyscale frames: colours tell nobody apart)
         for det in unmatched:
-            self._create(det, ts, frame_size)
+            if not self._duplicate(det):
+                self._create(det, ts, frame_size)
+        for det in (*detections, *weak):  # still detections not on a person: learn the place
+            owner = self._owners.get(id(det))
+            if id(det) in still and (owner is None or (not owner.confirmed and never_moved(owner))):
+                self.scenery.observe(det, ts)
+        self.scenery.forget_old(ts)
         ended = self._age(ts, looked_regions, frame_size)
         return TrackUpdate(active=self.active_objects(), ended=ended)
+
+    def _still(self, det: Detection) -> bool:
+        """Nothing moves under the detection (False when motion is unknown)."""
+        share = self._motion(det.box) if self._motion is not None else None
+        return share is not None and share < MOVING_PIXELS
+
+    def _duplicate(self, det: Detection) -> bool:
+        """A second box on an object matched in this pass (a part of it, or the same object
+        seen by two regions) starts no object of its own."""
+        for track in self._tracks.values():
+            obj = track.obj
+            if obj.label != det.label or not obj.seen_this_frame:
+                continue
+            smaller = min(det.area, obj.area)
+            inter = intersection(det.box, obj.box)
+            if box_iou(det.box, obj.box) >= _DUPLICATE_IOU or (smaller > 0 and inter / smaller >= _DUPLICATE_SHARE):
+                return True
+        return False
 
     def _predicted(self, obj: TrackedObject, ts: float) -> Box:
         dt = min(max(0.0, ts - obj.last_seen), _MAX_PREDICT_SECONDS)
         return _shift(obj.box, obj.velocity[0] * dt, obj.velocity[1] * dt)
 
-    def _match(self, detections: list[Detection], ts: float) -> list[Detection]:
+    def _match(self, detections: list[Detection], ts: float, mode: str = "strong") -> list[Detection]:
+        """Greedy matching, best pairs first; returns the detections left over.
+
+        ``strong``: by overlap with the predicted box, else by centre distance; ``weak``
+        (low-scored): only by a clear overlap with the predicted box of an object not seen in
+        this pass; ``sitting`` (scenery): only an object whose last box is right there.
+        """
         cfg = self.tracking
         pairs: list[tuple[float, str, int]] = []
         for tid, track in self._tracks.items():
             obj = track.obj
+            if mode != "strong" and obj.seen_this_frame:
+                continue
             pred = self._predicted(obj, ts)
             diag = max(1.0, ((pred[2] - pred[0]) ** 2 + (pred[3] - pred[1]) ** 2) ** 0.5)
             pc = _centre(pred)
             for i, det in enumerate(detections):
-                if det.label != obj.label:
+                if det.label != obj.label or not _similar_size(obj.smoothed or obj.box, det.box):
+                    continue  # far larger or smaller: another object (or a box around half the scene)
+                if mode == "sitting":
+                    overlap = box_iou(obj.box, det.box)
+                    if overlap >= _SITTING_IOU:
+                        pairs.append((overlap, tid, i))
                     continue
-                overlap = box_iou(pred, det.box)
+                # the last box too: a prediction from a jumpy velocity can overshoot, and one made
+                # long after the detector last found the object where it looked is a guess (it
+                # points where others walk in); an object nobody looked for (still, re-checked
+                # now and then) is not lost
+                fresh = obj.misses == 0 or ts - obj.last_seen <= _FALLBACK_SECONDS
+                overlap = max(box_iou(pred, det.box) if fresh else 0.0, box_iou(obj.box, det.box))
+                if mode == "weak":
+                    if overlap >= _WEAK_MATCH_IOU:
+                        pairs.append((overlap, tid, i))
+                    continue
                 if overlap >= cfg.match_iou and overlap > 0:
                     pairs.append((1.0 + overlap, tid, i))
                     continue
+                if not fresh:
+                    continue  # its prediction is stale: only an overlap identifies it now
                 dc = _centre(det.box)
                 dist = ((dc[0] - pc[0]) ** 2 + (dc[1] - pc[1]) ** 2) ** 0.5 / diag
                 if dist <= cfg.match_distance:
@@ -157,7 +271,8 @@ class ObjectTracker:
                 continue
             used_tracks.add(tid)
             used_dets.add(i)
-            self._hit(self._tracks[tid], detections[i], ts)
+            self._owners[id(detections[i])] = self._tracks[tid].obj
+            self._hit(self._tracks[tid], detections[i], ts, weak=mode == "weak")
         return [d for i, d in enumerate(detections) if i not in used_dets]
 
     def _reidentify(self, detections: list[Detection], ts: float) -> list[Detection]:
@@ -177,7 +292,9 @@ class ObjectTracker:
             for track in away:
                 if track.obj.label != det.label or track.obj.seen_this_frame or look is None:
                     continue
-                sim = float(cv2.compareHist(track.appearance, look, cv2.HISTCMP_CORREL))
+                if not _similar_size(track.obj.smoothed or track.obj.box, det.box):
+                    continue
+                sim = similarity(track.appearance, look)
                 if sim >= best_sim:
                     best, best_sim = track, sim
             if best is None:
@@ -190,20 +307,9 @@ class ObjectTracker:
         return left
 
     def _appearance(self, box: Sequence[float]) -> np.ndarray | None:
-        frame = self._frame
-        if frame is None or self.tracking.reentry_seconds <= 0:  # only re-identification uses it
+        if self._frame is None or self.tracking.reentry_seconds <= 0:  # only re-identification uses it
             return None
-        h, w = frame.shape[:2]
-        x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
-        x2, y2 = min(w, int(box[2])), min(h, int(box[3]))
-        if x2 - x1 < 4 or y2 - y1 < 4:
-            return None
-        # the middle of the box: less background, and the clothes rather than the floor
-        mx, my = (x2 - x1) // 6, (y2 - y1) // 8
-        crop = frame[y1 + my : y2 - my, x1 + mx : x2 - mx]
-        hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
-        hist = cv2.calcHist([hsv], [0, 1, 2], None, [12, 6, 6], [0, 180, 0, 256, 0, 256])
-        return cv2.normalize(hist, hist).flatten()
+        return appearance(self._frame, box)
 
     def _create(self, det: Detection, ts: float, frame_size: tuple[int, int] | None) -> None:
         obj = TrackedObject(
@@ -219,11 +325,15 @@ class ObjectTracker:
         obj.scores.append(det.score)
         obj.top_score = det.score
         obj.hits = 1
+        obj.origin = obj.smoothed = det.box
+        self._note_motion(obj, det.box)
         obj.seen_this_frame = True
         self._tracks[obj.id] = _Track(obj, det.box, ts, ts, self._appearance(det.box))
         self._maybe_confirm(obj)
 
-    def _hit(self, track: _Track, det: Detection, ts: float, look: np.ndarray | None = None) -> None:
+    def _hit(
+        self, track: _Track, det: Detection, ts: float, look: np.ndarray | None = None, weak: bool = False
+    ) -> None:
         obj = track.obj
         dt = ts - obj.last_seen
         if dt > 0:
@@ -237,22 +347,31 @@ class ObjectTracker:
         if look is not None:
             track.appearance = look if track.appearance is None else 0.7 * track.appearance + 0.3 * look
         obj.score = det.score
-        obj.scores.append(det.score)
-        obj.top_score = max(obj.top_score, det.score)
-        obj.hits += 1
+        if not weak:  # a weak detection keeps the object, it does not vouch for it
+            obj.scores.append(det.score)
+            obj.top_score = max(obj.top_score, det.score)
+            obj.hits += 1
         obj.misses = 0
+        obj.smoothed = smooth(obj.smoothed, det.box)
+        if obj.origin is not None:
+            obj.travel = max(obj.travel, travel(obj.origin, obj.smoothed))
+        self._note_motion(obj, det.box)
         obj.last_seen = ts
         obj.seen_this_frame = True
         track.last_looked = ts
         self._update_stationary(track, ts)
         self._maybe_confirm(obj)
 
+    def _note_motion(self, obj: TrackedObject, box: Box) -> None:
+        note_motion(obj, self._motion(box) if self._motion is not None else None)
+
     def _maybe_confirm(self, obj: TrackedObject) -> None:
         if obj.confirmed or obj.hits < self.tracking.min_hits:
             return
-        if obj.median_score >= self.objects_config.filter_for(obj.label).threshold:
+        if confirmable(obj, self.objects_config.filter_for(obj.label), self.tracking, self._offset):
             obj.confirmed = True
-            _LOGGER.debug("%s %s confirmed on %s (median %.2f)", obj.label, obj.id, self.camera, obj.median_score)
+            _LOGGER.debug("%s %s confirmed on %s (median %.2f, travel %.2f, on motion %d/%d)", obj.label, obj.id,
+                          self.camera, obj.median_score, obj.travel, obj.motion_hits, obj.motion_checks)
 
     def _update_stationary(self, track: _Track, ts: float) -> None:
         obj = track.obj
@@ -270,6 +389,11 @@ class ObjectTracker:
         if obj.stationary:
             obj.stationary = False
             _LOGGER.debug("%s %s moves again", obj.label, obj.id)
+
+    def _moving_there(self, obj: TrackedObject, ts: float) -> bool:
+        """Pixels still change where the object is: a missed detection there is no sign it left."""
+        share = self._motion(self._predicted(obj, ts)) if self._motion is not None else None
+        return share is not None and share >= MOVING_PIXELS
 
     def _looked_at(
         self, obj: TrackedObject, ts: float, regions: Sequence[Sequence[float]], frame_size: tuple[int, int] | None
@@ -296,10 +420,11 @@ class ObjectTracker:
         ended: list[TrackedObject] = []
         for tid, track in list(self._tracks.items()):
             obj = track.obj
-            if not obj.seen_this_frame and self._looked_at(obj, ts, regions, frame_size):
-                obj.misses += 1
-                track.last_looked = ts
             unseen = ts - obj.last_seen
+            if not obj.seen_this_frame and self._looked_at(obj, ts, regions, frame_size):
+                track.last_looked = ts
+                if not (obj.confirmed and unseen < _MOTION_KEEP_SECONDS and self._moving_there(obj, ts)):
+                    obj.misses += 1
             wait = max(cfg.max_disappeared, cfg.reentry_seconds) if obj.confirmed and track.appearance is not None \
                 else cfg.max_disappeared
             gone = unseen >= wait and obj.misses >= cfg.min_misses
