@@ -38,11 +38,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.quality_score import ClipScore, median, score_clip, totals  # noqa: E402
 from camwatch.app import Camwatch  # noqa: E402
 from camwatch.config import parse_config  # noqa: E402
+from camwatch.config.detector import DetectorConfig  # noqa: E402
 from camwatch.config.loader import load_config  # noqa: E402
 from camwatch.const import EVENT_END, TOPIC_EVENT  # noqa: E402
+from camwatch.models import load_manifest  # noqa: E402
 
 DEFAULT_GROUNDTRUTH = SHARED / "eval" / "groundtruth.json"
-DEFAULT_MODEL = SHARED / "models" / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite"
+SHARED_MODELS = SHARED / "models"
 START_TIME = 1767610800.0  # a fixed clock (2026-01-05 11:00 UTC): event time - START_TIME = clip time
 CAMERA = "eval"
 
@@ -85,8 +87,9 @@ def camera_config(args: argparse.Namespace, clip: Path) -> dict[str, Any]:
     detector = data.setdefault("detector", {})
     if args.model:
         detector["model"] = args.model
-    if args.model_path or not args.model:
-        detector["model_path"] = str(args.model_path or DEFAULT_MODEL)
+    name = detector.get("model") or DetectorConfig().model  # the configured model, else the default
+    detector["model"] = name
+    detector["model_path"] = str(args.model_path or SHARED_MODELS / load_manifest()[name].main.file)
     if args.labels_path:
         detector["labels_path"] = str(args.labels_path)
     data.setdefault("faces", {})["enabled"] = False
@@ -216,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="config file whose camera settings to use")
     parser.add_argument("--camera", default=None, help="camera of --config (default: the first)")
     parser.add_argument("--model", default=None, help="detector model name from the manifest")
-    parser.add_argument("--model-path", type=Path, default=None, help=f"detector file (default {DEFAULT_MODEL.name})")
+    parser.add_argument("--model-path", type=Path, default=None, help="detector file (default: the model's file in ../shared/models)")
     parser.add_argument("--labels-path", type=Path, default=None, help="label file for --model-path")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="camera setting for this run, e.g. tracking.min_hits=3 (repeatable)")

@@ -13,7 +13,10 @@ Protocol, as a user meets it:
    (the photo's bytes decoded and searched by the same FaceFinder the web app builds).
 2. Every probe photo becomes a still clip (``--seconds`` at 5 fps) and runs through
    ``camwatch replay`` with default settings: camwatch's own person detection, tracking,
-   event engine and face step. Nothing is given to the face step but the frames.
+   event engine and face step. Nothing is given to the face step but the frames. One setting
+   differs for the photos: motion gating is off on their camera. A photo never moves, and
+   camwatch never starts a person event for something that has never moved (the rule that
+   keeps mannequins and posters out of events); a real visitor moves as they come into view.
 3. Where is each face? dlib's HOG face detector (independent of BlazeFace) finds the faces of
    the photo; the listed people are its largest faces, left to right. An event's face is placed
    by finding its saved face crop in the photo (template matching).
@@ -48,7 +51,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-SSD_FILE = "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite"
 FACE_MODELS = ("face_detection_short_range.tflite", "face_detection_full_range.tflite")
 CLIPS = ("face-demographics-walking.gif", "head-pose-face-detection-female-and-male.gif", "face.jpg")
 FPS = 5.0
@@ -113,6 +115,31 @@ def still_clip(image: np.ndarray, path: Path, seconds: float) -> Path:
     for _ in range(max(1, int(seconds * FPS))):
         writer.write(image)
     writer.release()
+    return path
+
+
+def default_detector_file() -> str:
+    """File name of camwatch's default detector model (what a user runs without choosing one)."""
+    from camwatch.const import DEFAULT_DETECTOR_MODEL
+    from camwatch.models import load_manifest
+
+    return load_manifest()[DEFAULT_DETECTOR_MODEL].main.file
+
+
+def photo_config(config: Path | None, work: Path) -> Path:
+    """``config`` (or the defaults) with motion gating off on the camera replay uses: a photo
+    never moves, and camwatch never confirms a person who has never moved."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text()) if config is not None else None
+    data = data if isinstance(data, dict) else {}
+    cameras = data.get("cameras") or {"photo": {"url": "photo"}}
+    name = next(iter(cameras))
+    camera = cameras[name] or {}
+    camera.setdefault("motion", {})["enabled"] = False
+    data["cameras"] = {name: camera}
+    path = work / "photo-config.yml"
+    path.write_text(yaml.safe_dump(data))
     return path
 
 
@@ -290,9 +317,11 @@ def run_clips(media: Path, data_dir: Path, work: Path, detector: Path, config: P
         if not path.is_file():
             out.append({"clip": name, "error": "missing"})
             continue
+        used = config
         if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"):
             path = still_clip(cv2.imread(str(path)), work / f"{path.stem}.avi", seconds)
-        ends = list(person_events(replay(path, data_dir, detector, config)).values())
+            used = photo_config(config, work)
+        ends = list(person_events(replay(path, data_dir, detector, used)).values())
         out.append({
             "clip": name,
             "person_events": len(ends),
@@ -324,13 +353,14 @@ def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None
         enrolment = enrol_all(data_dir, base, spec["enrol"])
         rows: list[FaceRow] = []
         notes: dict[str, list[str]] = {}
+        still = photo_config(config, work)
         for photo, (kind, truth) in probes.items():
             image = cv2.imread(str(base / photo))
             if image is None:
                 notes[photo] = ["cannot read the photo"]
                 continue
             clip = still_clip(image, work / "probe.avi", seconds)
-            events = person_events(replay(clip, data_dir, detector, config))
+            events = person_events(replay(clip, data_dir, detector, still))
             photo_rows, photo_notes = score_photo(photo, image, truth, events, data_dir / "snapshots", hog)
             for row in photo_rows:
                 row.set = kind
@@ -364,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("groundtruth", type=Path, help="ground-truth JSON (photo paths relative to it)")
     parser.add_argument("--models", type=Path, default=SHARED / "models", help="folder of the BlazeFace models")
-    parser.add_argument("--detector", type=Path, default=None, help="person detector .tflite (default: SSD in --models)")
+    parser.add_argument("--detector", type=Path, default=None, help="person detector .tflite (default: the default model's file in --models)")
     parser.add_argument("--media", type=Path, default=SHARED / "media", help="folder of the face clips")
     parser.add_argument("--config", type=Path, default=None, help="camwatch config whose camera settings replay uses")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each still clip")
@@ -373,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="keep the data directory here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = evaluate(args.groundtruth, args.models, args.detector or args.models / SSD_FILE, args.media,
+    result = evaluate(args.groundtruth, args.models, args.detector or args.models / default_detector_file(), args.media,
                       args.config, args.seconds, args.near_duplicates, not args.no_clips, args.keep)
     if args.json:
         json.dump(result, sys.stdout, indent=2)

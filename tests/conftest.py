@@ -71,6 +71,17 @@ def ssd_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def default_model() -> Path:
+    """The file of camwatch's default detector model (what a user runs without choosing one)."""
+    from camwatch.const import DEFAULT_DETECTOR_MODEL
+    from camwatch.models import load_manifest
+
+    path = MODELS / load_manifest()[DEFAULT_DETECTOR_MODEL].main.file
+    require(path.is_file(), f"default detector model {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def detector(ssd_model: Path):
     """One real SSD detector (LiteRT when present) shared by the session."""
     from camwatch.detectors.plugins.ssd import SsdDetector, load_labels

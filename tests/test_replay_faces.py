@@ -161,7 +161,7 @@ def _faces_eval():
     return module
 
 
-def test_two_men_named_right_through_the_pipeline(tmp_path, ssd_model, data_dir) -> None:
+def test_two_men_named_right_through_the_pipeline(tmp_path, default_model, data_dir) -> None:
     """Photos fed as frames to `camwatch replay` (its own person detection and tracking), the two
     men enrolled like POST /api/faces: each is named right and nobody gets the other's name."""
     require(importlib.util.find_spec("dlib") is not None, "dlib face embedder (pip install 'camwatch[faces]')")
@@ -173,7 +173,7 @@ def test_two_men_named_right_through_the_pipeline(tmp_path, ssd_model, data_dir)
         "enrol": {name: full["enrol"][name] for name in ("Barack Obama", "Joe Biden")},
         "probes": TWO_MEN,
     }))
-    result = _faces_eval().evaluate(groundtruth, MODELS, ssd_model, None, seconds=6.0, clips=False)
+    result = _faces_eval().evaluate(groundtruth, MODELS, default_model, None, seconds=6.0, clips=False)
     assert all(entry["enrolled"] for entry in result["enrolment"]), result["enrolment"]
     rows = [(r["photo"], r["truth"], r["given"], r["category"]) for r in result["faces"]]
     listed = [r for r in rows if r[1] != "unlisted"]
