@@ -52,6 +52,11 @@ def grow(box: BoxLike, margin: float) -> tuple[float, float, float, float]:
     return (x1 - dx, y1 - dy, x2 + dx, y2 + dy)
 
 
+def shift(box: BoxLike, dx: float, dy: float) -> tuple[float, float, float, float]:
+    """``box`` moved by (dx, dy)."""
+    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+
 # --------------------------------------------------------------- polygons
 def is_relative(points: Sequence[Sequence[float]]) -> bool:
     """True when every value lies in [0, 1]: the polygon is a share of the frame."""

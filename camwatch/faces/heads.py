@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 from camwatch.detectors.base import Box
+from camwatch.geometry import shift
 
 #: A box this much taller than wide, not cut by the frame bottom, is a standing person.
 FULL_BODY_ASPECT = 1.8
@@ -35,6 +36,10 @@ MEMORY_SECONDS = 3.0
 MEMORY_REACH = 1.5
 #: Added to the fit of a person the detector did not see in this frame (only remembered).
 UNSEEN_PENALTY = 0.5
+#: A person the detector did not see in this frame is looked for where their last box, carried
+#: on at their speed, puts them — for this long after they were seen (s). A walker's face is
+#: often in view for a second only, between two re-detections.
+PREDICT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,19 @@ def search_region(box: Box, frame_size: tuple[int, int], upper_fraction: float =
     w, h = x2 - x1, y2 - y1
     bottom = y1 + upper_fraction * h if is_full_body(box, frame_size[1]) else y2
     return (x1 - SIDE_MARGIN * w, y1 - TOP_MARGIN * min(w, h), x2 + SIDE_MARGIN * w, bottom)
+
+
+def where_now(
+    box: Box, velocity: tuple[float, float], last_seen: float, ts: float, seen: bool
+) -> Box | None:
+    """The person's box in this frame: as detected when ``seen``, else the last box carried on at
+    ``velocity`` (px/s) until ``PREDICT_SECONDS`` after ``last_seen``; None after that."""
+    if seen:
+        return box
+    dt = ts - last_seen
+    if not 0 <= dt <= PREDICT_SECONDS:
+        return None
+    return shift(box, velocity[0] * dt, velocity[1] * dt)
 
 
 def expected_centre(box: Box, frame_size: tuple[int, int]) -> tuple[float, float]:

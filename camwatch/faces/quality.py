@@ -44,7 +44,7 @@ class QualityGate:
 
     min_score: float = 0.7
     min_size: float = 16.0
-    min_sharpness: float = 20.0
+    min_sharpness: float = 6.0
 
     def reject_reason(self, score: float, box: Box, crop_bgr: np.ndarray) -> str | None:
         """Why the face fails a gate, or None when it passes."""

@@ -34,6 +34,7 @@ from camwatch.faces.heads import (
     head_cost,
     memory_region,
     search_region,
+    where_now,
 )
 from camwatch.faces.naming import UNCERTAIN, UNKNOWN, NameVotes
 from camwatch.faces.quality import QualityGate, clip_box
@@ -132,14 +133,12 @@ class FaceStage:
         """Faces on the confirmed people in this frame (at most one per person)."""
         people = [o for o in objects if o.label == "person" and not o.ended]
         self._forget({o.id for o in people if o.confirmed})
-        # A person the detector did not see in this frame is still searched where their face
-        # was a moment ago (a still person is re-detected only now and then).
-        due = [
-            p for p in people
-            if p.confirmed
-            and (p.seen_this_frame or fresh(self._state(p.id).memory, ts))
-            and ts - self._state(p.id).last_search >= self.person_interval
-        ]
+        # A confirmed person is re-detected only now and then, and a walker's face may be in
+        # view for a second: until a face of theirs is found, every frame where the detector
+        # saw them is searched. Otherwise at most once per ``person_interval``: where they
+        # were seen or should be now, and where their face was a moment ago.
+        now = {p.id: where_now(p.box, p.velocity, p.last_seen, ts, p.seen_this_frame) for p in people}
+        due = [p for p in people if p.confirmed and self._search_due(p, now[p.id], ts)]
         if not due:
             return []
         height, width = frame_bgr.shape[:2]
@@ -156,12 +155,13 @@ class FaceStage:
             if state.memory is not None and fresh(state.memory, ts):
                 region = memory_region(state.memory, ts, math.hypot(*person.velocity))
                 near = self.search.find(frame_bgr, clip_box(region, width, height), self.gate.min_score)
-            if not near and person.seen_this_frame:
-                region = search_region(person.box, size, self.config.upper_fraction)
+            box = now[person.id]
+            if not near and box is not None:
+                region = search_region(box, size, self.config.upper_fraction)
                 near = self.search.find(frame_bgr, clip_box(region, width, height), self.gate.min_score)
             found += near
         faces = [f for f in merge_faces(found) if self._passes(frame_bgr, f)]
-        owners = self._assign(faces, people, size, ts)
+        owners = self._assign(faces, people, now, size, ts)
         results = []
         for person in due:
             index = owners.get(person.id)
@@ -176,6 +176,12 @@ class FaceStage:
             results.append(result)
         return results
 
+    def _search_due(self, person: TrackedObject, box_now: Box | None, ts: float) -> bool:
+        state = self._state(person.id)
+        if state.memory is None and person.seen_this_frame:
+            return True
+        return (box_now is not None or fresh(state.memory, ts)) and ts - state.last_search >= self.person_interval
+
     def _passes(self, frame_bgr: np.ndarray, face: FaceBox) -> bool:
         height, width = frame_bgr.shape[:2]
         x1, y1, x2, y2 = clip_box(face.box, width, height)
@@ -185,7 +191,12 @@ class FaceStage:
         return reason is None
 
     def _assign(
-        self, faces: list[FaceBox], people: list[TrackedObject], size: tuple[int, int], ts: float
+        self,
+        faces: list[FaceBox],
+        people: list[TrackedObject],
+        now: dict[str, Box | None],
+        size: tuple[int, int],
+        ts: float,
     ) -> dict[str, int]:
         """Person id → index of their face, among every tracked person (confirmed or not)."""
         costs: dict[tuple[int, str], float] = {}
@@ -193,7 +204,7 @@ class FaceStage:
             for person in people:
                 state = self._people.get(person.id)
                 cost = head_cost(
-                    face.box, person.box, size, self.config.upper_fraction,
+                    face.box, now[person.id] or person.box, size, self.config.upper_fraction,
                     memory=state.memory if state else None, ts=ts, speed=math.hypot(*person.velocity),
                 )
                 if cost is not None:

@@ -42,7 +42,7 @@ import numpy as np
 from camwatch.config.camera import ObjectsConfig
 from camwatch.config.tracking import TrackingConfig
 from camwatch.detectors.base import Box, Detection
-from camwatch.geometry import intersection
+from camwatch.geometry import intersection, shift
 from camwatch.geometry import iou as box_iou
 from camwatch.ids import new_event_id
 from camwatch.track.appearance import appearance, similarity
@@ -86,10 +86,6 @@ class _Track:
     rest_since: float
     last_looked: float
     appearance: np.ndarray | None = None  # colour histogram of the box, for re-identification
-
-
-def _shift(box: Box, dx: float, dy: float) -> Box:
-    return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
 
 
 def _centre(box: Sequence[float]) -> tuple[float, float]:
@@ -218,7 +214,7 @@ class ObjectTracker:
 
     def _predicted(self, obj: TrackedObject, ts: float) -> Box:
         dt = min(max(0.0, ts - obj.last_seen), _MAX_PREDICT_SECONDS)
-        return _shift(obj.box, obj.velocity[0] * dt, obj.velocity[1] * dt)
+        return shift(obj.box, obj.velocity[0] * dt, obj.velocity[1] * dt)
 
     def _match(self, detections: list[Detection], ts: float, mode: str = "strong") -> list[Detection]:
         """Greedy matching, best pairs first; returns the detections left over.

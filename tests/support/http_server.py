@@ -50,7 +50,7 @@ class ModelHttpServer:
         self.directory = Path(directory).resolve()
         self._faults: dict[str, _Faults] = {}
         self._lock = threading.Lock()
-        self.requests: list[RequestRecord] = []
+        self.requests: list[RequestRecord | None] = []  # None: arrived, not answered yet
         self._httpd = ThreadingHTTPServer((LOOPBACK, port), self._handler_class())
         self._httpd.daemon_threads = True
         self.port = int(self._httpd.server_address[1])
@@ -86,7 +86,7 @@ class ModelHttpServer:
 
     def requests_for(self, path: str) -> list[RequestRecord]:
         with self._lock:
-            return [r for r in self.requests if r.path == _normalize(path)]
+            return [r for r in self.requests if r is not None and r.path == _normalize(path)]
 
     # ------------------------------------------------------------ serving
     @property
@@ -123,9 +123,16 @@ class ModelHttpServer:
         self.stop()
 
     # ----------------------------------------------------------- handler
-    def _record(self, record: RequestRecord) -> None:
+    def _arrived(self) -> int:
+        """A place in ``requests`` in order of arrival (a request answered slowly, such as a
+        truncated body, must not be listed after the one that follows it)."""
         with self._lock:
-            self.requests.append(record)
+            self.requests.append(None)
+            return len(self.requests) - 1
+
+    def _record(self, slot: int, record: RequestRecord) -> None:
+        with self._lock:
+            self.requests[slot] = record
 
     def _take_failure(self, path: str) -> int | None:
         with self._lock:
@@ -157,7 +164,7 @@ class ModelHttpServer:
 
             def _finish(self, status: int, sent: int = 0) -> None:
                 server._record(
-                    RequestRecord(self.command, self._path, status, self.headers.get("Range"), sent)
+                    self._slot, RequestRecord(self.command, self._path, status, self.headers.get("Range"), sent)
                 )
 
             def _error(self, status: int) -> None:
@@ -171,6 +178,7 @@ class ModelHttpServer:
                 self._finish(status)
 
             def _serve(self, head: bool) -> None:
+                self._slot = server._arrived()
                 self._path = _normalize(urlsplit(self.path).path)
                 failure = server._take_failure(self._path)
                 if failure is not None:
