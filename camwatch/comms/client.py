@@ -202,10 +202,12 @@ class MqttConnection:
         if reason.is_failure:
             self._report("refused", f"MQTT broker {self.where} refused the connection: {describe_refusal(reason)}")
             return
-        self.connected.set()
-        self._report("connected", f"MQTT connected to {self.where}", level=logging.INFO)
+        # The owner's connect work first: a sender that saw ``connected`` before it would
+        # publish, then treat what it just sent as left over from the last connection.
         if self.on_connected is not None:
             self.on_connected()
+        self.connected.set()
+        self._report("connected", f"MQTT connected to {self.where}", level=logging.INFO)
 
     def _on_connect_fail(self, _client: Any, _userdata: Any) -> None:
         exc = self._client.last_connect_error
