@@ -13,14 +13,14 @@ from typing import Literal
 
 import cv2
 import numpy as np
+from typing_extensions import Unpack
 
 from camwatch.detectors.base import Detection, ModelError
 from camwatch.detectors.labels import load_labels
 from camwatch.detectors.layout import SSD, Layout
 from camwatch.detectors.preprocess import Placement, letterbox, stretch
-from camwatch.detectors.runtime import Runtime
 
-from .tflite import TfliteDetector
+from .tflite import DetectorOptions, TfliteDetector
 
 __all__ = ["ModelError", "SsdDetector", "load_labels"]
 
@@ -37,19 +37,11 @@ class SsdDetector(TfliteDetector):
         model_path: Path,
         labels: list[str],
         *,
-        device: str = "cpu",
-        edgetpu_model_path: Path | None = None,
-        runtime: str | Runtime = "auto",
-        num_threads: int = 2,
         resize: Literal["stretch", "letterbox"] = "stretch",
-        min_score: float = 0.4,
-        labels_to_keep: set[str] | None = None,
+        **options: Unpack[DetectorOptions],
     ) -> None:
         self.resize = resize
-        super().__init__(
-            model_path, labels, device=device, edgetpu_model_path=edgetpu_model_path, runtime=runtime,
-            num_threads=num_threads, min_score=min_score, labels_to_keep=labels_to_keep,
-        )
+        super().__init__(model_path, labels, **options)
 
     def _prepare(self, layout: Layout) -> None:
         outs = self._interpreter.get_output_details()

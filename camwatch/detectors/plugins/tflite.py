@@ -11,9 +11,10 @@ import logging
 import time
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import numpy as np
+from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 from camwatch.detectors.base import Detection, Detector, ModelError
 from camwatch.detectors.labels import UNUSED_LABELS
@@ -25,32 +26,33 @@ _LOGGER = logging.getLogger(__name__)
 _EMA_ALPHA = 0.1
 
 
+class DetectorOptions(TypedDict, total=False):
+    """What every plugin accepts besides the model file and its labels."""
+
+    device: str  # cpu | auto | usb | usb:N | pci (default cpu)
+    edgetpu_model_path: Path | None  # the model's Edge TPU build, for a TPU device
+    runtime: str | Runtime  # auto | litert | tflite, or an opened runtime
+    num_threads: int  # CPU interpreter threads (default 2)
+    min_score: float  # detections below are dropped (default 0.4)
+    labels_to_keep: set[str] | None  # only these labels (default all)
+
+
 class TfliteDetector(Detector):
     #: The output layout this plugin decodes (camwatch.detectors.layout).
     layout: ClassVar[str]
 
-    def __init__(
-        self,
-        model_path: Path,
-        labels: list[str],
-        *,
-        device: str = "cpu",
-        edgetpu_model_path: Path | None = None,
-        runtime: str | Runtime = "auto",
-        num_threads: int = 2,
-        min_score: float = 0.4,
-        labels_to_keep: set[str] | None = None,
-    ) -> None:
+    def __init__(self, model_path: Path, labels: list[str], **options: Unpack[DetectorOptions]) -> None:
+        runtime = options.get("runtime", "auto")
         self.runtime = runtime if isinstance(runtime, Runtime) else select_runtime(runtime)
         self.labels = list(labels)
-        self.min_score = min_score
-        self.labels_to_keep = labels_to_keep
-        self.num_threads = num_threads
+        self.min_score = options.get("min_score", 0.4)
+        self.labels_to_keep = options.get("labels_to_keep")
+        self.num_threads = options.get("num_threads", 2)
         self.inference_ms = 0.0
         self.calls = 0
         loaded = open_model(
-            self.runtime, Path(model_path), device=device, edgetpu_model_path=edgetpu_model_path,
-            num_threads=num_threads,
+            self.runtime, Path(model_path), device=options.get("device", "cpu"),
+            edgetpu_model_path=options.get("edgetpu_model_path"), num_threads=self.num_threads,
         )
         self._interpreter: Any = loaded.interpreter
         self.model_path = loaded.path

@@ -16,14 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from typing_extensions import Unpack
 
 from camwatch.detectors.base import Detection, ModelError
 from camwatch.detectors.layout import YOLOX, YOLOX_STRIDES, Layout
 from camwatch.detectors.nms import batched_nms
 from camwatch.detectors.preprocess import Placement, letterbox, quantize
-from camwatch.detectors.runtime import Runtime
 
-from .tflite import TfliteDetector
+from .tflite import DetectorOptions, TfliteDetector
 
 #: Overlap above which the weaker of two same-class boxes is dropped.
 NMS_IOU = 0.45
@@ -39,21 +39,13 @@ class YoloxDetector(TfliteDetector):
         model_path: Path,
         labels: list[str],
         *,
-        device: str = "cpu",
-        edgetpu_model_path: Path | None = None,
-        runtime: str | Runtime = "auto",
-        num_threads: int = 2,
-        min_score: float = 0.4,
-        labels_to_keep: set[str] | None = None,
         nms_iou: float = NMS_IOU,
         max_detections: int = MAX_DETECTIONS,
+        **options: Unpack[DetectorOptions],
     ) -> None:
         self.nms_iou = nms_iou
         self.max_detections = max_detections
-        super().__init__(
-            model_path, labels, device=device, edgetpu_model_path=edgetpu_model_path, runtime=runtime,
-            num_threads=num_threads, min_score=min_score, labels_to_keep=labels_to_keep,
-        )
+        super().__init__(model_path, labels, **options)
 
     def _prepare(self, layout: Layout) -> None:
         if layout.classes != len(self.labels):
