@@ -13,12 +13,25 @@ _FORMAT_TTY = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 _FORMAT_JOURNAL = "%(levelname)s %(name)s: %(message)s"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each record: one replaced later (a daemon's
+    redirection, a test's capture) is followed instead of a closed one being kept."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # noqa: ANN001
+        pass
+
+
 def setup_logging(level: str = "info", modules: dict[str, str] | None = None) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_camwatch", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler._camwatch = True  # type: ignore[attr-defined]
     fmt = _FORMAT_JOURNAL if os.environ.get("JOURNAL_STREAM") else _FORMAT_TTY
     handler.setFormatter(logging.Formatter(fmt))
