@@ -2,7 +2,7 @@
 
 BlazeFace scores 0.5–0.64 on empty rooms while the light changes and fires on dogs'
 faces, so a face needs a high score, a minimum size and a sharp enough crop; that it sits on
-a tracked person's head is checked by ``faces.geometry``.
+a tracked person's head is checked by ``faces.heads``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The face step of a camera's pipeline: find, gate, assign and recognise faces on tracked people.
 
-For each confirmed person seen in the frame, at most once per ``person_interval``, the region
-where their face can be (``faces.geometry``: the upper part of a standing person, the whole box
-of a close-up) is searched with BlazeFace short and full range at a scale that suits the models
+For each confirmed person (on every frame the detector saw them until their face is found,
+then at most once per ``person_interval``), the region where their face can be
+(``faces.heads``: the upper part of a standing person, the whole box of a close-up; between
+re-detections, where their speed puts them) is searched with BlazeFace short and full range at a scale that suits the models
 (``faces.search``). Face cameras (doorbells) also search the whole frame. Every face found is
 then given to the person whose expected head it fits best — among all tracked people, so a box
 that spans two people does not hand one person's face to the other — and a face that fits no
