@@ -3,6 +3,7 @@
 // Passwords are sent once and never come back from the server.
 "use strict";
 (function () {
+  var el = camwatch.el, show = camwatch.show, fact = camwatch.fact;
   var list = document.getElementById("camera-list");
   var empty = document.getElementById("no-cameras");
   var form = document.getElementById("camera-form");
@@ -17,19 +18,6 @@
   var cameras = [];
 
   function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function show(target, ok, message) {
-    target.hidden = false;
-    target.className = ok ? "ok-text" : "error";
-    target.textContent = message;
-  }
 
   function kind() { return document.querySelector("input[name=kind]:checked").value; }
 
@@ -55,33 +43,16 @@
     return ["bad", st.state || "offline"];
   }
 
-  function fact(dl, label, value) {
-    dl.appendChild(el("dt", {}, label));
-    var dd = el("dd", {}, value);
-    dl.appendChild(dd);
-    return dd;
-  }
-
   function card(cam) {
     var st = cam.status || {};
-    var article = el("article", { "class": "card camera-settings", "data-camera": cam.name });
-    var header = el("header");
-    header.appendChild(el("h2", {}, cam.display_name));
-    var badge = stateBadge(cam.enabled, st);
-    header.appendChild(el("span", { "class": "badge " + badge[0], "data-field": "state" }, badge[1]));
-    article.appendChild(header);
-    var dl = el("dl", { "class": "facts" });
+    var made = camwatch.settingsCard({ "class": "card camera-settings", "data-camera": cam.name }, cam.display_name,
+      stateBadge(cam.enabled, st), [["edit", "Edit", ""], ["test", "Test", ""], ["delete", "Delete", "danger"]]);
+    var article = made.article, dl = made.facts;
     fact(dl, "Name", cam.name);
     fact(dl, "Source", describe(cam.source)).setAttribute("data-field", "source");
     fact(dl, "Watches for", cam.labels.length ? cam.labels.join(", ") : "nothing");
     fact(dl, "Looks", cam.fps + " times a second");
     if (cam.enabled && !st.online && st.last_error) fact(dl, "Problem", st.last_error).setAttribute("data-field", "error");
-    article.appendChild(dl);
-    var actions = el("div", { "class": "actions" });
-    [["edit", "Edit", ""], ["test", "Test", ""], ["delete", "Delete", "danger"]].forEach(function (b) {
-      actions.appendChild(el("button", { type: "button", "data-action": b[0], "class": b[2] }, b[1]));
-    });
-    article.appendChild(actions);
     var result = el("div", { "data-field": "result", role: "status", hidden: "" });
     result.appendChild(el("p", { "data-field": "message" }));
     var img = el("img", { alt: "A picture from the camera test", hidden: "" });

@@ -2,24 +2,11 @@
 // "Who is this?" control under an event's face crop. Everything goes through /api/faces.
 "use strict";
 (function () {
+  var el = camwatch.el, show = camwatch.show;
   var peopleList = document.getElementById("people-list");
   var unknownList = document.getElementById("unknown-faces");
   var datalist = document.getElementById("known-people");
   var people = [];
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function show(target, ok, message) {
-    if (!target) return;
-    target.hidden = false;
-    target.className = ok ? "ok-text" : "error";
-    target.textContent = message;
-  }
 
   function personUrl(name) { return "/api/faces/" + encodeURIComponent(name); }
 

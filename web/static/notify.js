@@ -2,6 +2,7 @@
 // tried with POST /api/notify/test. Addresses are sent once and never come back from the server.
 "use strict";
 (function () {
+  var el = camwatch.el, show = camwatch.show, fact = camwatch.fact;
   var list = document.getElementById("destinations");
   var empty = document.getElementById("no-destinations");
   var form = document.getElementById("destination-form");
@@ -13,19 +14,6 @@
   var editing = null;  // name of the destination in the form, or null for a new one
   var state = { destinations: [], choices: { cameras: [], labels: [], zones: [] } };
 
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function show(target, ok, message) {
-    target.hidden = false;
-    target.className = ok ? "ok-text" : "error";
-    target.textContent = message;
-  }
-
   function summary(d) {
     var parts = [];
     parts.push(d.labels.length ? d.labels.join(", ") : "everything");
@@ -35,22 +23,12 @@
     return parts.join(" · ");
   }
 
-  function fact(dl, label, value) {
-    dl.appendChild(el("dt", {}, label));
-    var dd = el("dd", {}, value);
-    dl.appendChild(dd);
-    return dd;
-  }
-
   function card(d) {
     var st = d.status || {};
-    var article = el("article", { "class": "card destination", "data-name": d.name });
-    var header = el("header");
-    header.appendChild(el("h2", {}, d.name));
     var badge = !d.enabled ? ["off", "disabled"] : st.state === "failing" ? ["bad", "failing"] : st.state === "ok" ? ["ok", "working"] : ["idle", "nothing sent yet"];
-    header.appendChild(el("span", { "class": "badge " + badge[0], "data-field": "state" }, badge[1]));
-    article.appendChild(header);
-    var dl = el("dl", { "class": "facts" });
+    var made = camwatch.settingsCard({ "class": "card destination", "data-name": d.name }, d.name, badge,
+      [["edit", "Edit", ""], ["test", "Send test", ""], ["delete", "Delete", "danger"]]);
+    var article = made.article, dl = made.facts;
     fact(dl, "Service", d.service);
     fact(dl, "Sends", summary(d));
     fact(dl, "Snapshot", d.attach_snapshot ? "attached (the picture leaves this device)" : "text only");
@@ -60,12 +38,6 @@
     if (st.last_error) {
       fact(dl, "Last problem", camwatch.formatTime(st.last_error_time) + " · " + st.last_error).setAttribute("data-field", "last-error");
     }
-    article.appendChild(dl);
-    var actions = el("div", { "class": "actions" });
-    [["edit", "Edit", ""], ["test", "Send test", ""], ["delete", "Delete", "danger"]].forEach(function (b) {
-      actions.appendChild(el("button", { type: "button", "data-action": b[0], "class": b[2] }, b[1]));
-    });
-    article.appendChild(actions);
     article.appendChild(el("p", { "data-field": "result", role: "status", hidden: "" }));
     return article;
   }
