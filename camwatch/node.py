@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import socket
 
-NODE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+from camwatch.names import NODE_NAME
+
 #: Names a node cannot have: ``<prefix>/fleet/…`` holds the fleet-wide topics.
 RESERVED_NODE_NAMES = frozenset({"fleet"})
 _FALLBACK = "camwatch"
@@ -20,11 +21,7 @@ _FALLBACK = "camwatch"
 
 def check_node_name(value: str) -> str:
     """``value`` when it is a valid node name, else ValueError saying why."""
-    if not NODE_NAME.match(value):
-        raise ValueError(
-            f"node name {value!r} must be 1-63 lower-case letters, digits and '-' "
-            "(not starting or ending with '-'), like a host name"
-        )
+    NODE_NAME.check(value)
     if value in RESERVED_NODE_NAMES:
         raise ValueError(f"node name {value!r} is reserved (the fleet-wide MQTT topics use it)")
     return value

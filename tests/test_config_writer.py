@@ -88,9 +88,10 @@ def test_an_invalid_change_leaves_the_file_untouched(config_file: Path) -> None:
 def test_strings_are_written_so_that_camwatch_reads_strings(config_file: Path) -> None:
     tricky = ["yes", "off", "1.5", "null", "~", "2026-01-05", "person"]
     writer = ConfigWriter(config_file)
-    writer.update(lambda doc: set_path(doc, ["notify", "destinations", "phone"],
-                                       {"url": "json://127.0.0.1:9/x", "labels": tricky}))
-    assert load_config(config_file).notify.destinations["phone"].labels == tricky
+    writer.update(lambda doc: set_path(doc, ["cameras"], {
+        f"cam{i}": {"url": "x.mp4", "name": text} for i, text in enumerate(tricky)}))
+    cameras = load_config(config_file).cameras
+    assert [cameras[f"cam{i}"].name for i in range(len(tricky))] == tricky
 
 
 def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:

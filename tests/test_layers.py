@@ -18,7 +18,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     # plain facts and helpers that know nothing of cameras
     ("camwatch", "camwatch.const", "camwatch.secrets", "camwatch.ids", "camwatch.geometry", "camwatch.atomic",
      "camwatch.state", "camwatch.datafiles", "camwatch.names", "camwatch.setup_code",
-     "camwatch.cpu", "camwatch.node"),
+     "camwatch.cpu", "camwatch.imaging"),
+    ("camwatch.node",),  # a node's name, by the rule of names
     # configuration, runtime switches, file locations, logging, the model manager
     ("camwatch.models",),  # the model manifest and files (config checks model names against it)
     ("camwatch.config", "camwatch.control", "camwatch.paths", "camwatch.logsetup"),

@@ -11,7 +11,7 @@ from camwatch.config.base import Section
 from camwatch.config.faces import CameraFacesConfig
 from camwatch.config.motion import MotionConfig
 from camwatch.config.tracking import TrackingConfig
-from camwatch.config.zones import ZoneConfig, check_zone_name
+from camwatch.config.zones import ZoneConfig, check_labels, check_zone_name
 from camwatch.const import DEFAULT_DETECT_FPS, DEFAULT_TRACKED_LABELS
 
 Polygon = list[tuple[float, float]]
@@ -126,6 +126,11 @@ class ObjectsConfig(Section):
     filters: dict[str, ObjectFilter] = Field(
         default_factory=dict, title="Filters", description="Per-label filters; missing labels use the defaults."
     )
+
+    @field_validator("track")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        return check_labels(value)  # they become MQTT topic levels
 
     def filter_for(self, label: str) -> ObjectFilter:
         return self.filters.get(label) or ObjectFilter()

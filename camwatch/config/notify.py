@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from camwatch import secrets
 from camwatch.config.base import Section
+from camwatch.names import CAMERA_NAME, DESTINATION_NAME, LABEL_NAME, ZONE_NAME
 
-DESTINATION_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+#: The rule of each filter list's entries.
+FILTER_RULES = {"cameras": CAMERA_NAME, "labels": LABEL_NAME, "zones": ZONE_NAME}
 
 
 def check_apprise_url(url: str) -> str:
@@ -78,10 +78,13 @@ class NotifyDestination(Section):
 
     @field_validator("cameras", "labels", "zones")
     @classmethod
-    def _names(cls, value: list[str]) -> list[str]:
+    def _names(cls, value: list[str], info: ValidationInfo) -> list[str]:
         cleaned = [v.strip() for v in value]
         if any(not v for v in cleaned):
             raise ValueError("names must not be empty")
+        rule = FILTER_RULES[str(info.field_name)]
+        for name in cleaned:
+            rule.check(name)
         return list(dict.fromkeys(cleaned))
 
 
@@ -118,8 +121,7 @@ class NotifyConfig(Section):
     @classmethod
     def _destination_names(cls, value: dict[str, NotifyDestination]) -> dict[str, NotifyDestination]:
         for name in value:
-            if not DESTINATION_NAME.match(name):
-                raise ValueError(f"destination name {name!r} must be lower case letters, digits and _")
+            DESTINATION_NAME.check(name)
         return value
 
     @field_validator("web_url")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -18,9 +17,9 @@ from camwatch.config.mqtt import MqttConfig
 from camwatch.config.notify import NotifyConfig
 from camwatch.config.storage import StorageConfig
 from camwatch.config.web import WebConfig
+from camwatch.names import CAMERA_NAME
 
-CAMERA_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
-CAMERA_NAME_RULE = "1-64 lower case letters, digits and _ (starting with a letter or digit)"
+CAMERA_NAME_RULE = CAMERA_NAME.rule
 
 
 class CamwatchConfig(Section):
@@ -67,6 +66,5 @@ class CamwatchConfig(Section):
     @classmethod
     def _names(cls, value: dict[str, CameraConfig]) -> dict[str, CameraConfig]:
         for name in value:
-            if not CAMERA_NAME.fullmatch(name):
-                raise ValueError(f"camera name {name!r} must be {CAMERA_NAME_RULE}")
+            CAMERA_NAME.check(name)
         return value

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field, field_validator
 
 from camwatch.config.base import Section
+from camwatch.names import LABEL_NAME, ZONE_NAME
 
-#: Zone names end up in MQTT topics, Home Assistant entity ids and URLs: lower case letters,
-#: digits and ``_`` (no ``#``, ``+`` or ``/``, which MQTT reads as wildcards and levels).
-#: The zones editor and the config loader apply the same rule.
-ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
-ZONE_NAME_RULE = "1 to 64 lower case letters, digits and _ (starting with a letter or digit)"
+#: Zone names and the labels a zone cares about end up in MQTT topics, Home Assistant entity
+#: ids and URLs (no ``#``, ``+`` or ``/``, which MQTT reads as wildcards and levels; no newline,
+#: which makes the broker drop the connection). The zones editor and the config loader apply
+#: the same rules (camwatch.names).
+ZONE_NAME_RULE = ZONE_NAME.rule
 
 
 def check_zone_name(name: object) -> str:
-    if not isinstance(name, str) or not ZONE_NAME.match(name):
-        raise ValueError(f"zone name {name!r} must be {ZONE_NAME_RULE}")
-    return name
+    return ZONE_NAME.check(name)
+
+
+def check_labels(labels: list[str]) -> list[str]:
+    for label in labels:
+        LABEL_NAME.check(label)
+    return labels
 
 
 class ZoneConfig(Section):
@@ -36,6 +39,11 @@ class ZoneConfig(Section):
         0, ge=0, title="Loitering time", description="Seconds in the zone before a loitering alert; 0 disables it."
     )
     enabled: bool = Field(True, title="Enabled", description="A disabled zone is ignored (switchable over MQTT).")
+
+    @field_validator("objects")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        return check_labels(value)
 
     @field_validator("coordinates")
     @classmethod

@@ -26,7 +26,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from camwatch import secrets
 from camwatch.config import CamwatchConfig
 from camwatch.config.camera import CameraConfig
-from camwatch.config.root import CAMERA_NAME, CAMERA_NAME_RULE
 from camwatch.config.writer import (
     ConfigWriteError,
     ConfigWriter,
@@ -38,10 +37,10 @@ from camwatch.config.writer import (
     write_secret,
 )
 from camwatch.const import DEFAULT_DETECT_FPS, DEFAULT_TRACKED_LABELS
-from camwatch.names import InvalidName, clean_display_name
+from camwatch.names import CAMERA_NAME, LABEL_NAME, InvalidName, clean_display_name
 from camwatch.sources.base import SourceKind, source_kind
 from camwatch.web.context import WebContext
-from camwatch.web.zones import LABEL_NAME, MAX_LABELS
+from camwatch.web.zones import MAX_LABELS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -139,8 +138,8 @@ class SourceEdit:
 
 
 def check_camera_name(name: str) -> None:
-    if not matches(CAMERA_NAME.pattern, name):
-        raise CameraEditError(f"the camera name must be {CAMERA_NAME_RULE}")
+    if not CAMERA_NAME.matches(name):
+        raise CameraEditError(f"the camera name must be {CAMERA_NAME.rule}")
 
 
 def matches(pattern: str, value: str) -> bool:
@@ -213,7 +212,7 @@ def check_request(body: Any) -> CameraEdit:
     if "labels" in body:
         labels = body["labels"]
         if not isinstance(labels, list) or len(labels) > MAX_LABELS or not all(
-                isinstance(label, str) and matches(LABEL_NAME.pattern, label) for label in labels):
+                LABEL_NAME.matches(label) for label in labels):
             raise CameraEditError(f"labels: a list of at most {MAX_LABELS} labels (lower case letters, digits, "
                                   "space, _ and -)")
         fields["labels"] = list(dict.fromkeys(labels))

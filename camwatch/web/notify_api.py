@@ -15,7 +15,12 @@ from flask import Blueprint, jsonify
 from werkzeug.exceptions import BadRequest, NotFound
 
 from camwatch.config import CamwatchConfig
-from camwatch.config.notify import DESTINATION_NAME, NotifyDestination, check_apprise_url
+from camwatch.config.notify import (
+    DESTINATION_NAME,
+    FILTER_RULES,
+    NotifyDestination,
+    check_apprise_url,
+)
 from camwatch.config.writer import (
     ConfigWriteError,
     ConfigWriter,
@@ -32,7 +37,7 @@ from camwatch.notify.sender import describe_url, send
 from camwatch.web.api import json_body
 from camwatch.web.auth import web_context
 from camwatch.web.context import WebContext
-from camwatch.web.limits import MAX_ITEMS, MAX_NAME_LENGTH, MAX_URL_LENGTH, VISIBLE
+from camwatch.web.limits import MAX_ITEMS, MAX_URL_LENGTH
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,8 +83,8 @@ def notify_summary(ctx: WebContext) -> dict[str, Any]:
 
 
 def _check_name(name: str) -> None:
-    if not DESTINATION_NAME.match(name):
-        raise BadRequest("the name must be 1-64 lower case letters, digits and _ (starting with a letter or digit)")
+    if not DESTINATION_NAME.matches(name):
+        raise BadRequest(f"the name must be {DESTINATION_NAME.rule}")
 
 
 def _check_body(body: Any) -> dict[str, Any]:
@@ -90,10 +95,10 @@ def _check_body(body: Any) -> dict[str, Any]:
         raise BadRequest(f"unknown key(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(_FIELDS))})")
     for key in _LISTS:
         value = body.get(key)
-        if key in body and (not isinstance(value, list) or len(value) > MAX_ITEMS or not all(
-                isinstance(v, str) and len(v) <= MAX_NAME_LENGTH and VISIBLE.search(v) for v in value)):
-            raise BadRequest(f"{key}: must be a list of at most {MAX_ITEMS} names (each up to {MAX_NAME_LENGTH} "
-                             "characters)")
+        rule = FILTER_RULES[key]
+        if key in body and (not isinstance(value, list) or len(value) > MAX_ITEMS
+                            or not all(rule.matches(v) for v in value)):
+            raise BadRequest(f"{key}: must be a list of at most {MAX_ITEMS} names, each {rule.rule}")
     for key in _FLAGS:
         if key in body and not isinstance(body[key], bool):
             raise BadRequest(f"{key}: must be true or false")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from camwatch.config.notify import DESTINATION_NAME
-from camwatch.config.root import CAMERA_NAME
-from camwatch.config.zones import ZONE_NAME
+from camwatch.config.notify import FILTER_RULES
 from camwatch.control import CAMERA_FEATURES
+from camwatch.names import CAMERA_NAME, DESTINATION_NAME, LABEL_NAME, ZONE_NAME
 from camwatch.sources import diagnose
 from camwatch.web.accounts import MAX_TOKEN_NAME, SCOPES
 from camwatch.web.camera_settings import (
@@ -27,8 +26,8 @@ from camwatch.web.camera_settings import (
     STREAM_URL,
     USB_DEVICE,
 )
-from camwatch.web.limits import MAX_ITEMS, MAX_NAME_LENGTH, MAX_URL_LENGTH, VISIBLE
-from camwatch.web.zones import LABEL_NAME, MAX_LABELS, MAX_POINTS, MAX_POLYGONS
+from camwatch.web.limits import MAX_ITEMS, MAX_URL_LENGTH
+from camwatch.web.zones import MAX_LABELS, MAX_POINTS, MAX_POLYGONS
 
 #: Event ids (camwatch.events.model.new_event_id) in URLs: a digit first, then the file-name rule.
 EVENT_ID_URL_PATTERN = r"[0-9][A-Za-z0-9._-]{0,127}"
@@ -216,9 +215,9 @@ _SOURCES = [
     {"type": "object", "properties": {"kind": {"const": "file"}, "path": STRING, "loop": BOOLEAN},
      "required": ["kind", "path", "loop"]},
 ]
-_NAMES = {"type": "array", "maxItems": MAX_ITEMS,
-          "items": {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": VISIBLE.pattern,
-                    "description": "A name with at least one visible character."}}
+_NAMES = {key: {"type": "array", "maxItems": MAX_ITEMS,
+                "items": {"type": "string", "pattern": rule.pattern, "description": f"A {rule.what}: {rule.rule}."}}
+          for key, rule in FILTER_RULES.items()}
 
 SCHEMAS.update({
     "CameraSourceEdit": {"oneOf": _SOURCE_EDITS},
@@ -286,7 +285,7 @@ SCHEMAS.update({
                     "description": "A new address; left out or empty: the stored one stays (a new destination "
                                    "needs one)."},
             "enabled": BOOLEAN, "only_armed": BOOLEAN, "attach_snapshot": BOOLEAN,
-            "cameras": _NAMES, "labels": _NAMES, "zones": _NAMES,
+            **_NAMES,
             "min_interval": {"type": "number", "minimum": 0, "maximum": 86400},
         },
         "additionalProperties": False,

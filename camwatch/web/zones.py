@@ -9,22 +9,20 @@ file atomically, and the previous version is kept as ``<file>.bak``.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from camwatch.config import CamwatchConfig
 from camwatch.config.writer import ConfigWriteError, ConfigWriter, delete_path, get_path, set_path
-from camwatch.config.zones import ZONE_NAME, ZONE_NAME_RULE, ZoneConfig
+from camwatch.config.zones import ZoneConfig
+from camwatch.names import LABEL_NAME, ZONE_NAME
 from camwatch.web.context import WebContext
 
 _LOGGER = logging.getLogger(__name__)
 MAX_POINTS = 100
 MAX_POLYGONS = 50
 MAX_LABELS = 100
-#: Detector labels as the models name them ("person", "traffic light", "cell phone").
-LABEL_NAME = re.compile(r"^[a-z0-9][a-z0-9 _-]{0,63}$")
 
 
 class ZoneEditError(ValueError):
@@ -96,14 +94,14 @@ def check_request(body: Any) -> tuple[dict[str, dict[str, Any]], list[list[list[
         raise ZoneEditError(f"motion_mask must be a list of at most {MAX_POLYGONS} polygons")
     zones: dict[str, dict[str, Any]] = {}
     for name, zone in zones_in.items():
-        if not ZONE_NAME.match(name):
-            raise ZoneEditError(f"zone name {name!r} must be {ZONE_NAME_RULE}")
+        if not ZONE_NAME.matches(name):
+            raise ZoneEditError(f"zone name {name!r} must be {ZONE_NAME.rule}")
         if not isinstance(zone, dict):
             raise ZoneEditError(f"zones.{name}: must be an object with coordinates")
         _check_types(name, zone)
         labels = zone.get("objects", [])
         if not isinstance(labels, list) or len(labels) > MAX_LABELS or not all(
-            isinstance(label, str) and LABEL_NAME.match(label) for label in labels
+            LABEL_NAME.matches(label) for label in labels
         ):
             raise ZoneEditError(
                 f"zones.{name}.objects: a list of at most {MAX_LABELS} labels (lower case letters, digits, "
