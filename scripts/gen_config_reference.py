@@ -46,7 +46,8 @@ and prints the effective configuration with secrets masked.
 
 Secrets are never written in the file itself: use `${ENV_VAR}` (an environment variable, e.g.
 from `/etc/camwatch/camwatch.env` under systemd) or `${file:/path/to/file}` anywhere in a
-value. Paths below use `<camera>`, `<zone>`, `<label>`, `<logger>` and `<destination>` for keys you choose,
+value. `$${` is a literal `${`: text typed on the web page is saved that way, so a name or an
+address typed there is only ever that text, never a file or a variable. Paths below use `<camera>`, `<zone>`, `<label>`, `<logger>` and `<destination>` for keys you choose,
 and `[]` for list items.
 
 A minimal file:

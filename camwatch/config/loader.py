@@ -15,7 +15,11 @@ from camwatch import secrets
 from camwatch.config.root import CamwatchConfig
 from camwatch.const import DEFAULT_CONFIG_PATH, ENV_CONFIG
 
-_REFERENCE = re.compile(r"\$\{(?P<ref>[^}]+)\}")
+#: ``${NAME}`` (an environment variable) and ``${file:/path}`` are replaced by what they name;
+#: ``$${`` stands for a literal ``${``. Text typed on the web page is written that way
+#: (camwatch.config.writer): it is data, and the loader never reads a file or a variable for it.
+_REFERENCE = re.compile(r"\$\$\{|\$\{(?P<ref>[^}]+)\}")
+LITERAL_OPEN = "${"
 
 
 class ConfigError(Exception):
@@ -89,8 +93,8 @@ def _substitute(node: Any, path: str, errors: list[str], cameras: Collection[str
         return {k: _substitute(v, f"{path}.{k}" if path else str(k), errors, cameras) for k, v in node.items()}
     if isinstance(node, list):
         return [_substitute(v, f"{path}.{i}", errors) for i, v in enumerate(node)]
-    if isinstance(node, str) and "${" in node:
-        return _REFERENCE.sub(lambda m: _resolve(m["ref"], path, errors), node)
+    if isinstance(node, str) and LITERAL_OPEN in node:
+        return _REFERENCE.sub(lambda m: LITERAL_OPEN if m["ref"] is None else _resolve(m["ref"], path, errors), node)
     return node
 
 

@@ -8,7 +8,9 @@ resolved) and only then replaces the file: a temporary file in the same director
 file untouched.
 
 Secrets typed into the UI never go into the YAML: ``write_secret`` stores them in a 0600
-file and the config holds ``${file:/that/path}``.
+file and the config holds ``${file:/that/path}``. Any other text from the UI is data, never a
+reference: every ``${`` in it is written ``$${``, which the loader reads back as the literal
+``${`` (a camera named ``${file:/etc/shadow}`` is called just that, the file is never read).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from camwatch import secrets
-from camwatch.config.loader import ConfigError, parse_config
+from camwatch.config.loader import LITERAL_OPEN, ConfigError, parse_config
 from camwatch.config.root import CamwatchConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,10 +59,25 @@ def _yaml() -> YAML:
     return rt
 
 
+class Reference(str):
+    """A ``${file:...}`` the writer itself puts in (a secret it stored): written as it is."""
+
+
+def literal_text(text: str) -> str:
+    """``text`` as the loader reads it back unchanged: ``${`` written ``$${``."""
+    return text.replace(LITERAL_OPEN, "$" + LITERAL_OPEN)
+
+
 def plain_scalar(value: Any) -> Any:
-    """Strings PyYAML (what camwatch loads with) would read as something else are quoted."""
-    if isinstance(value, str) and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
-        return DoubleQuotedScalarString(value)
+    """A value from the UI as YAML that camwatch (PyYAML, ``${...}`` references) reads back as
+    the same value: strings PyYAML would read as something else are quoted, ``${`` is escaped."""
+    if isinstance(value, Reference):
+        return str(value)
+    if isinstance(value, str):
+        value = literal_text(value)
+        if _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+            return DoubleQuotedScalarString(value)
+        return value
     if isinstance(value, dict):
         mapping = CommentedMap()
         for key, item in value.items():
@@ -263,8 +280,8 @@ def restore_trailing_lines(doc: CommentedMap, order: list[Any], gaps: dict[Any, 
 
 
 # ---------------------------------------------------------------------- secrets
-def secret_reference(path: Path) -> str:
-    return "${file:" + str(path) + "}"
+def secret_reference(path: Path) -> Reference:
+    return Reference("${file:" + str(path) + "}")
 
 
 def referenced_file(value: Any) -> Path | None:

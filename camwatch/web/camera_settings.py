@@ -363,7 +363,7 @@ def _write_source(entry: CommentedMap, source: Source, password_file: Path | Non
     else:
         entry.pop("username", None)
     if password_file is not None:
-        entry["password"] = secret_reference(password_file)
+        entry["password"] = plain_scalar(secret_reference(password_file))
     else:
         entry.pop("password", None)
     if source.kind == "file":
