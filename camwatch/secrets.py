@@ -7,6 +7,7 @@ are redacted with ``redact_url``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -18,11 +19,36 @@ _secrets: set[str] = set()
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@\s]*)@")
 
 
+#: How deep a value may be quoted in printed text: an error quotes the bad value (one level),
+#: and a message quoting that error quotes it again.
+_QUOTE_LEVELS = 2
+
+
+def _quoted(value: str) -> set[str]:
+    """``value`` as it appears inside a Python repr — with ``\\``, ``\t``… and ``'`` escaped or
+    not, as repr picks its quote for the whole text around it — and inside JSON."""
+    return {
+        repr(value)[1:-1],
+        repr(value + "'\"")[1:-4],  # both quotes in the text: repr escapes '
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+
+
+def printed_forms(value: str) -> set[str]:
+    """Every way ``value`` can show up in output: as itself and quoted, up to two levels deep."""
+    forms = {value}
+    for _ in range(_QUOTE_LEVELS):
+        forms |= {quoted for form in forms for quoted in _quoted(form)}
+    return forms
+
+
 def register(value: str | None) -> None:
-    """Remember a secret so that it never reaches a log line."""
+    """Remember a secret so that it never reaches a log line, in any of its printed forms."""
     if value and len(value) >= 3:
+        forms = printed_forms(value)
         with _lock:
-            _secrets.add(value)
+            _secrets.update(forms)
 
 
 def redact(text: str) -> str:

@@ -76,3 +76,25 @@ def test_good_zone_names_pass_both() -> None:
         config = parse_config({"cameras": {"a": {"url": "x.mp4", "zones": {name: zone}}}})
         assert name in config.cameras["a"].zones
         assert name in check_request({"zones": {name: zone}})[0]
+
+
+TRICKY_PASSWORD = "Sup3r\\Secret\"Pa'ss\tword"
+
+
+@pytest.mark.parametrize("field", ["mqtt:\n  port: ${CW_TEST_TRICKY}\n", "node:\n  name: ${CW_TEST_TRICKY}\n",
+                                   "cameras:\n  a:\n    url: x.mp4\n    zones:\n      z:\n        coordinates: "
+                                   "[[0, 0], [1, 0], [1, 1]]\n        objects: ['${CW_TEST_TRICKY}']\n"])
+def test_a_secret_with_backslashes_and_quotes_is_masked_in_its_escaped_form(tmp_path: Path, field: str) -> None:
+    """Errors quote the bad value as Python writes it (``\\\\``, ``\\'``, ``\\t``): that form is masked too."""
+    path = tmp_path / "config.yml"
+    path.write_text("cameras:\n  b:\n    url: x.mp4\n" + field if not field.startswith("cameras") else field,
+                    encoding="utf-8")
+    env = {"CW_TEST_TRICKY": TRICKY_PASSWORD, "CAMWATCH_DATA": str(tmp_path / "data")}
+    for args in (("config", "check", str(path)), ("run", "--config", str(path), "--no-web", "--no-mqtt"),
+                 ("doctor", "--config", str(path))):
+        result = _cli(*args, env=env)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, (args, output)
+        assert "***" in output, (args, output)
+        assert "Sup3r" not in output and "word" not in output, (args, output)
+        assert "Traceback" not in output, (args, output)
