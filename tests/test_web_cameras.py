@@ -275,3 +275,16 @@ def test_a_camera_added_and_removed_on_a_running_camwatch(tmp_path: Path, shared
     finally:
         app.stop()
         sub.close()
+
+
+def test_the_live_page_shows_a_disabled_camera(env: Any) -> None:
+    """A disabled camera has no live status: its card says so instead of the page failing."""
+    ctx, client, headers, _ = env
+    body = {"source": {"kind": "file", "path": str(CLIP)}, "enabled": False, "name": "Back yard"}
+    assert client.put("/api/cameras/back/settings", json=body, headers=headers).status_code == 201
+    page = client.get("/")
+    assert page.status_code == 200, page.data[:300]
+    assert b"Back yard" in page.data
+    card = client.get("/api/cameras/back").get_json()
+    assert card["enabled"] is False and card["status"]["state"] == "disabled"
+    assert client.get("/system").status_code == 200

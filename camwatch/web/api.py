@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from camwatch.control import ControlError
 from camwatch.events.model import Event
 from camwatch.events.snapshots import is_valid_event_id
+from camwatch.state import CameraStatus
 from camwatch.web.accounts import DEFAULT_SCOPE
 from camwatch.web.auth import accounts, web_context
 from camwatch.web.filters import event_query
@@ -54,7 +55,8 @@ def check_camera(camera: str) -> None:
 def camera_json(name: str) -> dict[str, Any]:
     ctx = web_context()
     cam = ctx.config.cameras[name]
-    status = ctx.state.cameras().get(name) or {"name": name, "online": False, "state": "disabled"}
+    # A disabled camera has no live status: every field a running one has, state "disabled".
+    status = ctx.state.cameras().get(name) or CameraStatus(name, state="disabled").to_dict()
     still = ctx.state.still(name)
     switches = ctx.control.snapshot()["cameras"].get(name, {})
     return {
