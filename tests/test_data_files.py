@@ -67,6 +67,7 @@ def _assert_one_clear_line(result: subprocess.CompletedProcess, path: Path, advi
         ("web.db", {}, ("--no-mqtt",)),
         ("mqtt_outbox.db", {"mqtt": {"enabled": True, "host": "127.0.0.1", "port": 1}}, ("--no-web",)),
         ("faces/gallery.db", {"faces": {"enabled": True}}, ("--no-web", "--no-mqtt")),
+        ("activity.db", {"alerts": {"unusual": {"enabled": True}}}, ("--no-web", "--no-mqtt")),
     ],
 )
 def test_random_bytes_in_a_data_file(tmp_path: Path, ssd_model: Path, relative: str, extra: dict, args: tuple) -> None:
@@ -78,8 +79,10 @@ def test_random_bytes_in_a_data_file(tmp_path: Path, ssd_model: Path, relative: 
         import_face_models(data)
     target = data / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(os.urandom(8192))
+    damaged = os.urandom(8192)
+    target.write_bytes(damaged)
     _assert_one_clear_line(_run(config, *args), target, f"mv {target} {target}.broken")
+    assert target.read_bytes() == damaged  # left for the user to look at, not replaced
 
 
 def test_read_only_data_dir(workdir: Path, ssd_model: Path) -> None:

@@ -22,11 +22,13 @@ from pathlib import Path
 
 from camwatch.anomaly import explain
 from camwatch.config.anomaly import UnusualActivityConfig
+from camwatch.datafiles import DataFileError, data_file_error, open_database
 
 _LOGGER = logging.getLogger(__name__)
 
 WEEK = 7 * 24 * 3600.0
 HOURS_PER_WEEK = 168
+_WHAT = "the activity baseline"
 _NEIGHBOUR_WEIGHT = 0.5
 
 _SCHEMA = """
@@ -39,7 +41,7 @@ CREATE TABLE IF NOT EXISTS activity_cameras (camera TEXT PRIMARY KEY, first_time
 """
 
 
-class ActivityStoreError(RuntimeError):
+class ActivityStoreError(DataFileError):
     """The activity database cannot be opened or is not a camwatch activity store."""
 
 
@@ -69,11 +71,14 @@ class ActivityBaseline:
         self._lock = threading.Lock()
         self._last_alert: dict[tuple[str, str], float] = {}
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False)
+            self._db = open_database(path, _WHAT, check_same_thread=False)
+        except DataFileError as exc:
+            raise ActivityStoreError(str(exc), exc.path) from None
+        try:
             self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise ActivityStoreError(f"cannot open activity store {path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise ActivityStoreError(str(data_file_error(path, exc, _WHAT)), path) from None
         self.path = path
 
     def close(self) -> None:
