@@ -29,7 +29,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file,
 from werkzeug.routing import BaseConverter
 
 from camwatch.events.snapshots import snapshot_path
-from camwatch.faces.enrol import FaceFinder, decode_image, enrol_image
+from camwatch.faces.enrol import PHOTO_SIDE, FaceFinder, enrol_image
 from camwatch.faces.gallery import (
     Conflict,
     FaceGallery,
@@ -37,6 +37,8 @@ from camwatch.faces.gallery import (
     NotFound,
     inner_face_box,
 )
+from camwatch.imaging import ImageRefused, decode_untrusted
+from camwatch.names import printable
 from camwatch.paths import snapshots_dir
 
 _LOGGER = logging.getLogger(__name__)
@@ -96,7 +98,8 @@ def make_faces_blueprint(
         return _error(409, str(exc))
 
     @bp.errorhandler(GalleryError)
-    def _bad(exc: GalleryError) -> tuple[Response, int]:
+    @bp.errorhandler(ImageRefused)
+    def _bad(exc: GalleryError | ImageRefused) -> tuple[Response, int]:
         return _error(400, str(exc))
 
     @bp.before_request
@@ -166,10 +169,10 @@ def make_faces_blueprint(
             return _error(413, f"upload larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
         if request.files:
             upload = request.files.get("file") or next(iter(request.files.values()))
-            image = decode_image(upload.read(MAX_UPLOAD_BYTES + 1))
+            image = decode_untrusted(upload.read(MAX_UPLOAD_BYTES + 1), PHOTO_SIDE)
             if f is None:
                 return _error(503, "no face detector available for enrolment")
-            sample_id = enrol_image(g, f, name, image, f"upload:{upload.filename or 'photo'}"[:200])
+            sample_id = enrol_image(g, f, name, image, f"upload:{printable(upload.filename or 'photo')}"[:200])
         else:
             body = request.get_json(silent=True)
             if not isinstance(body, dict) or not isinstance(body.get("event_id"), str):
