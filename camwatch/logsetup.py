@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 
+from camwatch.names import printable
 from camwatch.secrets import RedactingFilter
 
 _FORMAT_TTY = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -26,6 +27,21 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class _OneLineFilter(logging.Filter):
+    """Control and text-direction characters in a message (a file name, a host name from the
+    network) are written as escapes: a log line can neither fake another line, nor send
+    terminal codes, nor display reordered. Tracebacks keep their lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # malformed args: leave the record as it is
+            return True
+        if not message.isprintable():
+            record.msg, record.args = printable(message, None), None
+        return True
+
+
 def setup_logging(level: str = "info", modules: dict[str, str] | None = None) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -36,6 +52,7 @@ def setup_logging(level: str = "info", modules: dict[str, str] | None = None) ->
     fmt = _FORMAT_JOURNAL if os.environ.get("JOURNAL_STREAM") else _FORMAT_TTY
     handler.setFormatter(logging.Formatter(fmt))
     handler.addFilter(RedactingFilter())
+    handler.addFilter(_OneLineFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name, mod_level in (modules or {}).items():

@@ -86,13 +86,18 @@ def clean_display_name(value: object, max_length: int, what: str = "name") -> st
     return cleaned
 
 
-def printable(text: object, max_length: int = 200) -> str:
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def printable(text: object, max_length: int | None = 200) -> str:
     """``text`` safe to store and show: control and text-direction characters written as
-    escapes (``\\x1b``, ``\\u202e``), at most ``max_length`` characters."""
+    escapes (``\\x1b``, ``\\u202e``), at most ``max_length`` characters (None: all)."""
     out = []
     for char in str(text)[:max_length]:
         if char.isprintable():
             out.append(char)
+        elif char in _ESCAPES:
+            out.append(_ESCAPES[char])
         else:
             code = ord(char)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
