@@ -13,6 +13,25 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+#: Bits taken from every file and directory camwatch creates: its data (events, snapshots,
+#: faces, secrets, models) is its user's alone, whatever umask it was started with.
+PRIVATE_UMASK = 0o077
+
+
+def keep_data_private(data_dir: Path | None = None) -> None:
+    """From now on camwatch creates files 0600 and directories 0700 (a shell's umask 022
+    would leave snapshots and face crops readable by every local user); ``data_dir`` itself,
+    when it is this user's, is closed to others too."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
+    if data_dir is None:
+        return
+    try:
+        info = os.stat(data_dir)
+        if info.st_uid == os.geteuid() and info.st_mode & PRIVATE_UMASK:
+            os.chmod(data_dir, info.st_mode & 0o7777 & ~PRIVATE_UMASK)
+    except OSError:  # not there yet, or not ours: opening it says what is wrong
+        pass
+
 
 class DataFileError(Exception):
     """A data file cannot be opened or written; the message names it and says what to do."""

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +111,30 @@ def test_open_paths_raise_data_file_errors(tmp_path: Path) -> None:
         with pytest.raises(DataFileError) as err:
             opener(path)
         assert str(path) in str(err.value) and "move it aside" in str(err.value)
+
+
+def test_data_is_private_whatever_the_umask(tmp_path: Path, ssd_model: Path) -> None:
+    """Started from a shell with umask 022 (no systemd), every file and directory camwatch
+    creates in its data dir is its user's only: events, snapshots, the web login, the keys."""
+    config = _config(tmp_path, web_port=free_port(), alerts={"unusual": {"enabled": True}})
+    data = tmp_path / "data"
+    command = [sys.executable, "-m", "camwatch.cli", "run", "--config", str(config), "--no-mqtt"]
+    env = {**os.environ, "CAMWATCH_DATA": str(data), "HOME": str(tmp_path)}
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, preexec_fn=lambda: os.umask(0o022))
+    try:
+        deadline = time.monotonic() + 180
+        while not any((data / "snapshots").rglob("*.jpg")):
+            assert process.poll() is None, process.communicate()[0][-3000:]
+            assert time.monotonic() < deadline, "no snapshot within 180 s"
+            time.sleep(0.5)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, output[-3000:]
+    created = [data, *data.rglob("*")]
+    names = {p.name for p in created}
+    assert {"camwatch.db", "web.db", "web_secret", "activity.db", "snapshots"} <= names, sorted(names)
+    loose = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in created
+             if p.stat().st_mode & 0o077}
+    assert not loose, loose

@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 
 from camwatch.cli.common import add_config_argument, load
-from camwatch.datafiles import DataFileError, data_file_error
+from camwatch.datafiles import DataFileError, data_file_error, keep_data_private
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +23,14 @@ def run_command(args: argparse.Namespace) -> int:
     from camwatch.config import config_path
 
     config = load(args)
+    keep_data_private()
     try:
         app = Camwatch(
             config, config_path=config_path(args.config), with_web=not args.no_web, with_mqtt=not args.no_mqtt
         )
     except PermissionError as exc:  # e.g. the data dir itself cannot be created
         raise _permission_error(exc) from None
+    keep_data_private(app.data_dir)
     try:
         return app.run_forever()
     except (DataFileError, PermissionError) as exc:
