@@ -6,7 +6,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from camwatch.cli.common import add_config_argument, load
+from camwatch.cli.common import CliError, add_config_argument, load
 from camwatch.datafiles import DataFileError, data_file_error, keep_data_private
 
 
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_command(args: argparse.Namespace) -> int:
     from camwatch.app import Camwatch
     from camwatch.config import config_path
+    from camwatch.web.listener import WebServerError
 
     config = load(args)
     keep_data_private()
@@ -33,6 +34,8 @@ def run_command(args: argparse.Namespace) -> int:
     keep_data_private(app.data_dir)
     try:
         return app.run_forever()
+    except WebServerError as exc:  # a busy port: run_forever stopped what had started
+        raise CliError(str(exc)) from None
     except (DataFileError, PermissionError) as exc:
         # A part that started before the failing one (MQTT, say) is stopped before exiting.
         with contextlib.suppress(Exception):

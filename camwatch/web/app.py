@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,7 +170,7 @@ def create_app(ctx: WebContext) -> Flask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["camwatch"] = ctx
-    app.extensions["camwatch.sse_slots"] = threading.BoundedSemaphore(max(1, cfg.threads - 2))
+    app.extensions["camwatch.sse_slots"] = sse.StreamSlots(cfg.threads)
     app.before_request(_body_limit)  # first: the auth guard may read the form
     auth.install(app, ctx)
     for blueprint in (pages.bp, api.bp, sse.bp, metrics.bp, notify_api.bp, cameras_api.bp, manage_pages.bp):

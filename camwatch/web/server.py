@@ -14,12 +14,13 @@ import socket
 import threading
 
 import psutil
-from waitress import wasyncore
-from waitress.server import create_server
 
 from camwatch.setup_code import announce
 from camwatch.web.app import MAX_UPLOAD_BYTES, create_app
 from camwatch.web.context import WebContext
+from camwatch.web.listener import Listener, WebServerError, bind_error
+
+__all__ = ["WebServer", "WebServerError"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,28 +30,32 @@ class WebServer:
         self.ctx = ctx
         self.app = create_app(ctx)
         cfg = ctx.config.web
-        self._server = create_server(
-            self.app,
-            host=host if host is not None else cfg.host,
-            port=port if port is not None else cfg.port,
-            threads=cfg.threads,
-            ident="waitress",  # the Server header names the WSGI server, not camwatch or its version
-            channel_timeout=60,
-            cleanup_interval=10,
-            # Flask checks each route's own limit (JSON 413); bodies far beyond any are cut here.
-            max_request_body_size=MAX_UPLOAD_BYTES + (6 << 20),
-            trusted_proxy=None,
-            clear_untrusted_proxy_headers=False,
-        )
+        host = host if host is not None else cfg.host
+        port = port if port is not None else cfg.port
+        try:
+            self._server = Listener(
+                self.app,
+                host=host,
+                port=port,
+                threads=cfg.threads,
+                ident="waitress",  # the Server header names the WSGI server, not camwatch or its version
+                # Flask checks each route's own limit (JSON 413); bodies far beyond any are cut here.
+                max_request_body_size=MAX_UPLOAD_BYTES + (6 << 20),
+                trusted_proxy=None,
+                clear_untrusted_proxy_headers=False,
+            )
+        except OSError as exc:
+            self.app.extensions["camwatch.accounts"].close()
+            raise bind_error(exc, host, port, ctx.config_path) from None
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self._server.effective_port)  # type: ignore[union-attr]
+        return self._server.port
 
     @property
     def host(self) -> str:
-        return str(self._server.effective_host)  # type: ignore[union-attr]
+        return self._server.host
 
     @property
     def url(self) -> str:
@@ -104,13 +109,7 @@ class WebServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.ctx.stopping.set()  # live streams end within a second
-        task_dispatcher = getattr(self._server, "task_dispatcher", None)
-        if task_dispatcher is not None:  # let running requests finish while the loop still flushes
-            task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
-        server_map = getattr(self._server, "_map", None)
-        self._server.close()
-        if server_map is not None:
-            wasyncore.close_all(server_map)  # open connections too: the loop ends when its map is empty
+        self._server.close(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
         self.app.extensions["camwatch.accounts"].close()

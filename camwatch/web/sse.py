@@ -9,7 +9,9 @@ events with what it last sent, and sends only what changed:
 
 A comment line every 15 s keeps proxies from closing the connection and lets waitress notice
 a gone client. A stream ends after ``MAX_SECONDS`` (the browser's EventSource reconnects
-by itself), so no request thread is held forever; at most ``threads - 2`` streams run at once.
+by itself), so no request thread is held forever; at most ``threads - 2`` streams run at once
+(``StreamSlots``): API tokens never take the last ``OWNER_STREAMS`` of them, so the owner's
+dashboard always gets its live updates, and one token holds at most ``TOKEN_STREAMS``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,50 @@ from typing import Any
 from flask import Blueprint, Response, current_app, stream_with_context
 
 from camwatch.web.api import camera_json, event_json
-from camwatch.web.auth import web_context
+from camwatch.web.auth import current_token, web_context
 
 bp = Blueprint("sse", __name__, url_prefix="/api")
 
 POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 MAX_SECONDS = 300.0
+#: Request threads kept free of streams (pages and API calls go on while streams run).
+FREE_THREADS = 2
+#: Streams only the owner (logged in) may use: a browser on the phone and one on the desktop.
+OWNER_STREAMS = 2
+#: Streams one API token may hold.
+TOKEN_STREAMS = 2
+OWNER = "owner"
+
+
+class StreamSlots:
+    """Who holds which live streams: ``total`` in all, the last ``OWNER_STREAMS`` for the owner."""
+
+    def __init__(self, threads: int) -> None:
+        self.total = max(1, threads - FREE_THREADS)
+        self.for_tokens = max(0, self.total - OWNER_STREAMS)
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+
+    def acquire(self, holder: str) -> bool:
+        with self._lock:
+            used = sum(self._held.values())
+            if used >= self.total:
+                return False
+            if holder != OWNER:
+                by_tokens = used - self._held.get(OWNER, 0)
+                if by_tokens >= self.for_tokens or self._held.get(holder, 0) >= TOKEN_STREAMS:
+                    return False
+            self._held[holder] = self._held.get(holder, 0) + 1
+            return True
+
+    def release(self, holder: str) -> None:
+        with self._lock:
+            left = self._held.get(holder, 0) - 1
+            if left > 0:
+                self._held[holder] = left
+            else:
+                self._held.pop(holder, None)
 
 
 def _message(kind: str, data: Any) -> str:
@@ -39,8 +78,10 @@ def _message(kind: str, data: Any) -> str:
 @bp.get("/stream")
 def stream() -> Any:
     """Server-Sent Events: `cameras`, `events` and `control` messages whenever they change."""
-    slots: threading.BoundedSemaphore = current_app.extensions["camwatch.sse_slots"]
-    if not slots.acquire(blocking=False):
+    slots: StreamSlots = current_app.extensions["camwatch.sse_slots"]
+    token = current_token()
+    holder = f"token:{token.id}" if token is not None else OWNER
+    if not slots.acquire(holder):
         response = Response(json.dumps({"error": "too many live streams open; try again later"}), 503,
                             mimetype="application/json")
         response.headers["Retry-After"] = "10"
@@ -76,5 +117,5 @@ def stream() -> Any:
     response = Response(stream_with_context(generate()), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"
-    response.call_on_close(slots.release)
+    response.call_on_close(lambda: slots.release(holder))
     return response
