@@ -123,3 +123,9 @@ def test_the_api_refuses_every_name_with_a_closing_newline_or_a_dot_name(web: An
     saved = yaml.safe_load(ctx.config_path.read_text(encoding="utf-8"))
     assert saved["cameras"]["front"]["zones"]["z"]["objects"] == ["person"]
     assert saved["notify"]["destinations"]["abc"]["zones"] == ["z"]
+
+
+def test_other_config_words_end_where_the_string_ends() -> None:
+    with pytest.raises(ConfigError):
+        parse_config({"detector": {"device": "cpu\n"}})
+    assert parse_config({"mqtt": {"topic_prefix": " home/cams\n"}}).mqtt.topic_prefix == "home/cams"  # trimmed

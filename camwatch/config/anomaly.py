@@ -99,7 +99,7 @@ class ScheduleWindow(Section):
     @classmethod
     def _time(cls, value: str) -> str:
         value = str(value).strip()
-        match = _HHMM.match(value)
+        match = _HHMM.fullmatch(value)
         if not match or (match.group(1) == "24" and match.group(2) != "00"):
             raise ValueError(f"time {value!r} must be HH:MM between 00:00 and 24:00")
         return value

@@ -72,6 +72,6 @@ class DetectorConfig(Section):
     @field_validator("device")
     @classmethod
     def _check_device(cls, value: str) -> str:
-        if not _DEVICE.match(value):
+        if not _DEVICE.fullmatch(value):
             raise ValueError("must be auto, cpu, usb, usb:N or pci")
         return value

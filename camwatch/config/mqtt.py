@@ -15,7 +15,7 @@ _TOPIC_ROOT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,99}$")
 
 def _check_root(value: str) -> str:
     value = value.strip().strip("/")
-    if not _TOPIC_ROOT.match(value) or "//" in value:
+    if not _TOPIC_ROOT.fullmatch(value) or "//" in value:
         raise ValueError("must be letters, digits, _ - . and / (no wildcards + or #, no empty levels)")
     return value
 

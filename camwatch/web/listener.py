@@ -49,6 +49,8 @@ class FloodProofServer(TcpWSGIServer):
             self.maintenance(now)
         if not self.accepting:
             return False
+        if len(self.active_channels) < self.adj.connection_limit:
+            return True
         open_channels = [c for c in self.active_channels.values() if not c.will_close]
         if len(open_channels) < self.adj.connection_limit:
             return True
