@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from camwatch.comms.inbound import MAX_STATUS_BYTES, BadPayload, parse_json
 from camwatch.comms.publisher import MqttSink
 from camwatch.comms.state_payloads import json_bytes
 from camwatch.config.root import CamwatchConfig
@@ -32,6 +33,8 @@ from camwatch.fleet.updater import FLEET, NODE, Swappable, Updater
 from camwatch.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
+
+RUN_ID = re.compile(r"[0-9a-f]{12}")  # uuid4().hex[:12]: what a camwatch run puts in its status
 
 
 class FleetAgent:
@@ -119,10 +122,13 @@ class FleetAgent:
         if retained or not payload:
             return
         try:
-            other = json.loads(payload).get("run")
-        except (ValueError, AttributeError):
+            status = parse_json(payload, MAX_STATUS_BYTES)
+        except BadPayload:
+            return  # not a camwatch status: whoever published it is not a second node
+        other = status.get("run") if isinstance(status, dict) else None
+        if not isinstance(other, str) or not RUN_ID.fullmatch(other):
             return
-        if other and other != self.run_id and self._conflict is None:
+        if other != self.run_id and self._conflict is None:
             self._conflict = other
             message = (f"another camwatch publishes as node {self.node!r} on this broker (run {other}): "
                        "give each board its own node.name")  # fmt: skip
