@@ -217,6 +217,10 @@ class MqttConnection:
             return False
         return info.is_published()
 
+    def unsubscribe(self, topics: list[str]) -> None:
+        if topics:
+            self._client.unsubscribe(topics)
+
     def subscribe(self, topics: list[str]) -> None:
         if not topics:
             return

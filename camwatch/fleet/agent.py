@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from camwatch.comms.discovery import update_entity_state
 from camwatch.comms.inbound import MAX_STATUS_BYTES, BadPayload, parse_json
 from camwatch.comms.publisher import MqttSink
 from camwatch.comms.state_payloads import json_bytes
@@ -65,6 +66,9 @@ class FleetAgent:
     # ------------------------------------------------------------ life cycle
     def start(self) -> None:
         self.sink.enable_fleet_entities()
+        envelope = self.store.load_envelope()
+        if envelope is not None:
+            self.sink.set_retained(self.topics.model_copy, envelope)
         self.sink.add_handler(self.topics.node_status, self._on_own_status)
         self.bus.subscribe("fleet", self._on_bus, {TOPIC_STATS, TOPIC_CAMERA_STATE}, maxsize=1000)
         self._listen_if_enabled()
@@ -91,8 +95,20 @@ class FleetAgent:
         self._listening = True
         self.detector.recorder = self.recorder
         self.detector.on_fallback = self.updater.on_fallback
+        self.updater.on_decided = self._publish_copy
         self.sink.add_handler(self.topics.model_desired, lambda _t, payload, _r: self.updater.offer(NODE, payload))
         self.sink.add_handler(self.topics.fleet_model_desired, lambda _t, payload, _r: self.updater.offer(FLEET, payload))
+        if self.updater.never_decided:  # the others' copies tell which version the fleet is at
+            self.sink.add_handler(self.topics.every_model_copy, self._on_copy)
+
+    def _on_copy(self, topic: str, payload: bytes, _retained: bool) -> None:
+        if topic != self.topics.model_copy:
+            self.updater.offer_copy(topic, payload)
+
+    def _publish_copy(self, envelope: bytes) -> None:
+        """Keep the signed manifest just decided on retained under this node, for nodes that join later."""
+        self.sink.set_retained(self.topics.model_copy, envelope)
+        self.sink.remove_handler(self.topics.every_model_copy)  # decided: the copies matter no more
 
     # ------------------------------------------------------------ status
     def _on_bus(self, topic: str, _payload: Any) -> None:
@@ -100,6 +116,7 @@ class FleetAgent:
 
     def _on_update_state(self, payload: dict[str, Any]) -> None:
         self.sink.set_retained(self.topics.model_state, json_bytes(payload))
+        self.sink.set_retained(self.topics.model_update, json_bytes(update_entity_state(payload, self.config.mqtt.web_url)))
         self.publish_status()
 
     def status(self) -> dict[str, Any]:
@@ -107,6 +124,7 @@ class FleetAgent:
             node=self.node, run_id=self.run_id, started=self.started, data_dir=self.data_dir,
             model=self.detector.info, detector_ms=self.detector.inference_ms, cameras=self.state.cameras(),
             update=self.updater.state, updates_enabled=bool(self.config.updates.keys),
+            interval=self.config.mqtt.stats_interval,
         )  # fmt: skip
 
     def publish_status(self) -> None:
