@@ -210,7 +210,7 @@ def test_a_dead_network_thread_is_reported_and_restarted(
     assert len(lines) == 1 and lines[0].levelno == logging.ERROR and "reconnecting" in lines[0].getMessage()
     assert not caplog.text.count("Traceback")
 
-    del app.mqtt._handlers[f"camwatch/{NODE}/crash"]  # the cause is gone: the restart sticks
+    app.mqtt.remove_handler(f"camwatch/{NODE}/crash")  # the cause is gone: the restart sticks
     deadline = time.monotonic() + 20
     while not app.state.mqtt.get("connected") and time.monotonic() < deadline:
         time.sleep(0.1)
