@@ -39,7 +39,7 @@ def mosquitto_available() -> bool:
 
 
 #: The topics an integrator's site broker bridges to the central one (docs/fleet.md).
-SITE_BRIDGE_TOPICS = ("camwatch/# both 1", "homeassistant/# out 1")
+SITE_BRIDGE_TOPICS = ("camwatch/# both 1", "homeassistant/# out 1", "homeassistant/status in 1")
 _SUBSCRIBE_LINE = re.compile(r"^\d+: (\S+) (\d) (\S+)$")
 
 
@@ -58,10 +58,13 @@ class Bridge:
     topics: tuple[str, ...] = SITE_BRIDGE_TOPICS
     restart_timeout: int = 1
     extra: tuple[str, ...] = field(default_factory=tuple)
+    config: tuple[str, ...] = ()  # the whole bridge section as given (e.g. from docs/fleet.md)
 
     def lines(self) -> list[str]:
+        if self.config:
+            return list(self.config)
         lines = [f"connection {self.name}", f"address {LOOPBACK}:{self.port}", f"remote_clientid bridge-{self.name}",
-                 "bridge_protocol_version mqttv311", "try_private true", "cleansession false",
+                 "bridge_protocol_version mqttv311", "try_private true", "cleansession true", "local_cleansession false",
                  f"restart_timeout {self.restart_timeout}", "keepalive_interval 5", "start_type automatic"]  # fmt: skip
         lines += [f"topic {topic}" for topic in self.topics]
         return lines + list(self.extra)
