@@ -229,3 +229,28 @@ def test_a_dead_network_thread_is_reported_and_restarted(
     assert "network thread" in stats["network_failure"]
     assert "network thread" in page and "_Crash" in page
     sub.close()
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (b"[" * 33 + b"]" * 33, "nested deeper than 32"),
+        (b'{"a":' * 40 + b"1" + b"}" * 40, "nested deeper than 32"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"NaN", "not a number"),
+        (b"1e999", "not a number"),
+        (b"", "not JSON"),
+        (b"x" * 65, "65 bytes, more than 64"),
+    ],
+)
+def test_received_json_is_refused_with_a_reason(payload: bytes, why: str) -> None:
+    with pytest.raises(BadPayload, match=why):
+        parse_json(payload, 64 if payload.startswith(b"x") else 1000)
+
+
+def test_brackets_inside_strings_do_not_count_and_printing_is_safe() -> None:
+    from camwatch.comms.inbound import printable
+
+    assert parse_json(b'{"a": "' + b"[" * 100 + b'\\"[", "b": [[1]]}', 1000) == {"a": "[" * 100 + '"[', "b": [[1]]}
+    assert printable("v1\x1b[2J\r\u202eevil\x07", 80) == "v1?[2J??evil?"
+    assert printable("x" * 100, 10) == "x" * 9 + "…"

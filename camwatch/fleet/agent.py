@@ -2,7 +2,10 @@
 
 * publishes the node status (retained, ``<prefix>/<node>/status``) at every stats interval
   and when a camera or the model update state changes;
-* publishes the model update state (retained, ``<prefix>/<node>/model/state``);
+* publishes the model update state (retained, ``<prefix>/<node>/model/state``), and the same
+  with Home Assistant's update-entity keys only (``…/model/update``);
+* keeps the signed manifest it last decided on retained (``…/model/manifest``) and, until it
+  has decided on one, reads the other nodes' copies (the newest signed version wins);
 * with ``updates.keys`` set, takes the signed desired model from ``<prefix>/<node>/model/desired``
   and ``<prefix>/fleet/model/desired`` (both retained: a node that was offline during a
   rollout catches up when it reconnects) and hands it to the :class:`Updater`; it keeps
