@@ -40,18 +40,25 @@ camwatch_ha_venv() {
     if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
-    echo "camwatch: installing Home Assistant into $venv for the schema test (once; a few minutes)" >&2
-    rm -rf "$venv"
     mkdir -p "$(dirname "$venv")"
-    if ! "$base" -m venv "$venv"; then
-        echo "camwatch: '$base -m venv $venv' failed" >&2
-        return 1
-    fi
-    local log="$venv/install.log"
-    if ! "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -r "$requirements" >"$log" 2>&1; then
-        tail -n 25 "$log" >&2
-        echo "camwatch: installing Home Assistant failed (full output: $log)" >&2
-        return 1
-    fi
-    echo "$want" >"$stamp"
+    # One build at a time: several checkouts on one machine share this cache.
+    (
+        flock 9
+        if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+            exit 0  # another checkout built it while this one waited
+        fi
+        echo "camwatch: installing Home Assistant into $venv for the schema test (once; a few minutes)" >&2
+        rm -rf "$venv"
+        if ! "$base" -m venv "$venv"; then
+            echo "camwatch: '$base -m venv $venv' failed" >&2
+            exit 1
+        fi
+        log="$venv/install.log"
+        if ! "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -r "$requirements" >"$log" 2>&1; then
+            tail -n 25 "$log" >&2
+            echo "camwatch: installing Home Assistant failed (full output: $log)" >&2
+            exit 1
+        fi
+        echo "$want" >"$stamp"
+    ) 9>"$venv.lock"
 }
