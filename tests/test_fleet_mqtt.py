@@ -106,9 +106,11 @@ def test_two_nodes_with_a_camera_of_the_same_name_do_not_collide(broker: Mosquit
         else:
             assert "via_device" not in device and device["model"] == "camwatch node"
     update = next(c for t, c in by_node["gate-a"].items() if "/update/" in t)
-    assert update["state_topic"] == "camwatch/gate-a/model/state"
+    assert update["state_topic"] == "camwatch/gate-a/model/update"
+    shown = sub.wait_for(lambda: sub.last("camwatch/gate-a/model/update"), what="update entity state").json()
+    assert shown["installed_version"] == "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite (configured)"
+    assert shown["in_progress"] is False and "state" not in shown  # Home Assistant's keys only
     state = sub.wait_for(lambda: sub.last("camwatch/gate-a/model/state"), what="model state").json()
-    assert state["installed_version"] == "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite (configured)"
     assert state["state"] == "off"  # no key: remote updates are off, and nothing subscribes to the desired model
     status = sub.last("camwatch/gate-b/status").json()
     assert status["node"] == "gate-b" and status["model"]["source"] == "config" and status["updates"] == "off"

@@ -3,9 +3,10 @@
 Checked here (the three-node test checks the whole over MQTT): a download resumes where a
 cut connection left it; the swap happens between detector calls of running cameras and
 loses none; a new model that raises during the watch period is replaced by the previous
-one at once (that very frame is detected again) and the update is rolled back; a wrong
-SHA-256 and an old version are refused; a model left on trial by a stop is rolled back at
-the next start.
+one at once (that very frame is detected again) and the update is rolled back; forged
+manifests are counted, never the result, and an old version is ignored; a model left on
+trial by a stop is rolled back at the next start. (Wrong bytes from the server, floors and
+other nodes' copies: tests/test_fleet_trust.py.)
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def _config(tmp_path: Path, public: str, **updates: Any):
         "data_dir": str(tmp_path / "data"), "detector": {"model_path": str(Y320)},
         "cameras": {"door": {"url": "x.mp4", "objects": {"track": ["person"]}},
                     "yard": {"url": "y.mp4", "objects": {"track": ["person"]}}},
-        "updates": {"keys": [public], "sample_interval": 0.1, "min_objects": 3, "watch_period": 3, **updates},
+        "updates": {"keys": [public], "sample_interval": 0.1, "min_objects": 3, "watch_period": 30, **updates},
     })  # fmt: skip
 
 
@@ -221,29 +222,26 @@ def test_swap_under_running_cameras_then_a_failing_model_rolls_back_at_once(run:
     assert not list((r.store.directory).glob("*.tflite"))  # the failed model's file is gone
 
 
-def test_wrong_hash_and_old_versions_are_refused_and_the_model_keeps_running(
+def test_forged_and_old_manifests_change_nothing_and_the_model_keeps_running(
     run: Any, served: ModelHttpServer
 ) -> None:
     r = run(watch_period=0)
-    for i in range(30):  # any broker client can publish junk there: answered once, not 30 times
+    for i in range(30):  # any broker client can publish junk there: counted, logged once, no result
         r.updater.offer(FLEET, json.dumps({"manifest": "{}", "signature": f"{i:04d}"}).encode())
         time.sleep(0.02)
-    time.sleep(0.5)
-    junk = [s for s in r.states if s["state"] == "rejected"]
-    assert len(junk) == 1 and "does not verify" in junk[0]["reason"], junk
-    r.updater.offer(FLEET, _signed(r.pair, served, Y416, 5, sha256=sha256_of(Y320)))
-    rejected = r.wait_state(5, {"rejected", "active"})
-    assert rejected["state"] == "rejected" and "SHA-256 mismatch" in rejected["reason"], rejected
-    assert r.detector.info.sha256 == sha256_of(Y320)
-    r.updater.offer(FLEET, _signed(r.pair, served, Y416, 4))  # older than what was decided: never installed
-    time.sleep(1.5)
-    assert not [s for s in r.states if s["version"] == 4]
+    time.sleep(3.5)  # past the settling of a node that never decided
+    assert not [s for s in r.states if s["state"] == "rejected"], r.states
+    refused = r.states[-1]["refused"]
+    assert refused["source"] == "the fleet topic" and "does not verify" in refused["reason"], refused
+    assert r.store.record.decided == 0 and r.detector.info.sha256 == sha256_of(Y320)
     r.updater.offer(FLEET, _signed(r.pair, served, Y416, 6))
     active = r.wait_state(6, {"active", "rejected"})
     assert active["state"] == "active" and r.detector.info.version == 6, active
     assert r.store.record.active is not None and r.store.record.active.version == 6
+    r.updater.offer(FLEET, _signed(r.pair, served, Y416, 4))  # older than what was decided: never installed
     r.updater.offer(FLEET, _signed(r.pair, served, Y416, 6))  # delivered again (a reconnect): nothing happens
-    time.sleep(1.0)
+    time.sleep(1.5)
+    assert not [s for s in r.states if s["version"] == 4]
     assert len([s for s in r.states if s["version"] == 6 and s["state"] == "active"]) == 1
     assert not r.cameras.errors
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -44,12 +45,14 @@ def status_command(args: argparse.Namespace) -> int:
         nodes = read_fleet(_mqtt(args), timeout=args.timeout)
     except ConnectionError as exc:
         raise CliError(str(exc)) from None
-    if args.json:
-        data = {name: {"available": v.available, "status": v.status, "model_state": v.model_state}
+    now = time.time()
+    if args.json:  # JSON escapes every control character: nothing received reaches the terminal raw
+        data = {name: {"available": v.available, "state": v.state(now), "status": v.status,
+                       "model_state": v.model_state, "problems": v.problems}
                 for name, v in nodes.items()}  # fmt: skip
-        print(json.dumps(data, indent=1))
+        print(json.dumps(data, indent=1, ensure_ascii=True))
     else:
-        sys.stdout.write(render_table(nodes))
+        sys.stdout.write(render_table(nodes, now))
     return 0
 
 

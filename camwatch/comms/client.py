@@ -4,6 +4,13 @@ Wraps a paho-mqtt 2.x client (``CallbackAPIVersion.VERSION2``) running its own n
 thread. Connection problems are logged once per change (connected, refused for a reason,
 unreachable for a reason), never per retry, and mirrored in ``RuntimeState.mqtt``. The
 password never reaches a log line: it is registered with ``camwatch.secrets``.
+
+Any client of the broker can publish what it likes where camwatch listens, so no callback
+lets an exception out: paho re-raises one from a callback in its network thread, and that
+thread would end — nothing received, nothing acknowledged, and nobody told. A message a
+handler cannot take is logged (once a minute per topic and kind of error) and dropped. If
+the network thread ends all the same, the connection says so (log, ``RuntimeState.mqtt``:
+``connected`` false, ``error``, ``network_restarts``) and starts it again with backoff.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +35,9 @@ from camwatch.state import RuntimeState
 _LOGGER = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
+
+#: Seconds between two log lines about messages of one topic and kind of error.
+CALLBACK_LOG_QUIET = 60.0
 
 
 class MqttConfigError(ValueError):
@@ -56,9 +67,20 @@ def describe_refusal(reason: ReasonCode) -> str:
 
 
 class _Client(mqtt.Client):
-    """Remembers why the last connect attempt failed (paho only reports that it did)."""
+    """Remembers why the last connect attempt failed (paho only reports that it did), and
+    reports the end of its network thread by an exception instead of printing a traceback."""
 
     last_connect_error: BaseException | None = None
+    on_thread_died: Callable[[BaseException], None] | None = None
+
+    def _thread_main(self) -> None:
+        # paho 2.x runs loop_forever() here and clears its thread handle when it returns,
+        # so loop_start() works again afterwards.
+        try:
+            super()._thread_main()
+        except BaseException as exc:  # noqa: BLE001 - whatever ended the thread is reported, not printed
+            if self.on_thread_died is not None:
+                self.on_thread_died(exc)
 
     def reconnect(self) -> mqtt.MQTTErrorCode:
         try:
@@ -91,8 +113,12 @@ class MqttConnection:
         self.on_message: MessageHandler | None = None
         self.on_published: Callable[[int], None] | None = None
         self.last_error: str | None = None
+        self.network_restarts = 0
         self._status: str | None = None
         self._started = False
+        self._lifecycle = threading.Lock()  # start / stop / restart of the network thread
+        self._halt = threading.Event()  # set by stop(): a pending restart gives up
+        self._callback_logged: dict[tuple[str, str], float] = {}
         self._client = self._build(client_id, will_topic, will_payload)
 
     # ------------------------------------------------------------- building
@@ -116,11 +142,12 @@ class MqttConnection:
             self._setup_tls(client)
         if will_topic is not None:  # a short-lived reader (fleet status) needs none
             client.will_set(will_topic, will_payload, qos=1, retain=True)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
+        client.on_connect = self._total("connect", self._on_connect)
+        client.on_connect_fail = self._total("connect_fail", self._on_connect_fail)
+        client.on_disconnect = self._total("disconnect", self._on_disconnect)
         client.on_message = self._on_message
-        client.on_publish = self._on_publish
+        client.on_publish = self._total("publish", self._on_publish)
+        client.on_thread_died = self._on_thread_died
         return client
 
     def _setup_tls(self, client: _Client) -> None:
@@ -151,14 +178,18 @@ class MqttConnection:
     def start(self) -> None:
         """Connect in the background; retries forever with backoff until ``stop``."""
         self._set_state(connected=False, error=None)
-        self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
-        self._client.loop_start()
-        self._started = True
+        with self._lifecycle:
+            self._halt.clear()
+            self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
+            self._client.loop_start()
+            self._started = True
 
     def stop(self, timeout: float = 5.0) -> None:
-        if not self._started:
-            return
-        self._started = False
+        with self._lifecycle:
+            if not self._started:
+                return
+            self._started = False
+            self._halt.set()
         try:
             self._client.disconnect()
         except Exception as exc:  # already gone
@@ -185,6 +216,10 @@ class MqttConnection:
         except (RuntimeError, ValueError):
             return False
         return info.is_published()
+
+    def unsubscribe(self, topics: list[str]) -> None:
+        if topics:
+            self._client.unsubscribe(topics)
 
     def subscribe(self, topics: list[str]) -> None:
         if not topics:
@@ -234,8 +269,62 @@ class MqttConnection:
             )
 
     def _on_message(self, _client: Any, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if self.on_message is not None:
-            self.on_message(message.topic, bytes(message.payload), bool(message.retain))
+        topic = "?"
+        try:
+            topic = message.topic
+            if self.on_message is not None:
+                self.on_message(topic, bytes(message.payload), bool(message.retain))
+        except Exception as exc:  # a message nobody can take must not end the network thread
+            self._callback_failed(f"a message on {topic[:200]!r}", exc)
+
+    def _total(self, name: str, callback: Callable[..., None]) -> Callable[..., None]:
+        """``callback`` that logs what it raises instead of handing it to paho."""
+
+        def run(*args: Any) -> None:
+            try:
+                callback(*args)
+            except Exception as exc:
+                self._callback_failed(f"the {name} callback", exc)
+
+        return run
+
+    def _callback_failed(self, what: str, exc: Exception) -> None:
+        key = (what, type(exc).__name__)
+        now = time.monotonic()
+        if now - self._callback_logged.get(key, -CALLBACK_LOG_QUIET) < CALLBACK_LOG_QUIET:
+            return
+        if len(self._callback_logged) > 1000:
+            self._callback_logged.clear()
+        self._callback_logged[key] = now
+        detail = str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
+        _LOGGER.warning("MQTT %s: ignored %s (%s: %s)", self.where, what, type(exc).__name__, secrets.redact(detail))
+
+    def _on_thread_died(self, exc: BaseException) -> None:
+        """paho's network thread ended by an exception (its last act): say so, start it again."""
+        was_connected = self.connected.is_set()
+        self.connected.clear()
+        self.network_restarts += 1
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
+        message = f"MQTT network thread for {self.where} stopped ({secrets.redact(reason)}); reconnecting"
+        self._status = None  # the next state change is logged again, whatever it is
+        self._report("thread-died", message)
+        if self.state is not None:
+            self.state.mqtt.update(network_restarts=self.network_restarts,
+                                   network_failure=f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {message}")  # fmt: skip
+        if was_connected and self.on_disconnected is not None:
+            self._total("disconnect", self.on_disconnected)()
+        delay = min(self.config.reconnect_min * 2 ** min(self.network_restarts - 1, 10), self.config.reconnect_max)
+        threading.Thread(target=self._restart, args=(delay,), name="mqtt-restart", daemon=True).start()
+
+    def _restart(self, delay: float) -> None:
+        if self._halt.wait(delay):
+            return
+        with self._lifecycle:
+            if not self._started:
+                return
+            # A new connection: the old socket may hold half a packet the dead thread left.
+            self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
+            self._client.loop_start()
 
     def _on_publish(self, _client: Any, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
         if self.on_published is not None:

@@ -14,12 +14,12 @@ that clear is ignored.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from camwatch.comms.inbound import BadPayload, parse_json
 from camwatch.comms.topics import Topics
 from camwatch.control import ControlError, ControlState
 
@@ -55,9 +55,9 @@ def parse_value(payload: bytes, max_bytes: int) -> bool:
     if text.lower() in _WORDS:
         return _WORDS[text.lower()]
     try:
-        value: Any = json.loads(text)
-    except ValueError as exc:
-        raise CommandError("bad_json", f"payload is neither ON/OFF nor valid JSON ({exc.msg})") from None
+        value: Any = parse_json(payload, max_bytes, max_depth=2)
+    except BadPayload as exc:
+        raise CommandError("bad_json", f"payload is neither ON/OFF nor valid JSON ({exc})") from None
     if isinstance(value, dict):
         if set(value) != {"state"}:
             raise CommandError("wrong_type", 'a JSON object must be exactly {"state": "ON"|"OFF"}')

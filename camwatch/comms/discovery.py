@@ -37,6 +37,8 @@ _LOGGER = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 ALL_LABELS = "all"  # count topic of every label together
 
+HA_SUMMARY_MAX = 255  # Home Assistant shows at most this much of an update's release summary
+
 # The availability payload is online | offline | stopped: anything but online is unavailable.
 _AVAILABLE_TEMPLATE = "{{ 'online' if value == 'online' else 'offline' }}"
 
@@ -119,10 +121,11 @@ class DiscoveryBuilder:
             "payload_on": ON, "payload_off": OFF, "icon": "mdi:shield-home"})  # fmt: skip
         if not self.fleet:
             return entities
-        # The update entity reads installed_version / latest_version / title / release_summary
-        # from the JSON of the model state; installing is done by a signed manifest, not from here.
+        # Home Assistant refuses a JSON state with keys of its own update entity's only, so the
+        # entity reads model/update (update_entity_state), not the richer model/state.
+        # Installing is done by a signed manifest, never from Home Assistant.
         add("update", "model", {
-            "name": "Detector model", "state_topic": t.model_state, "entity_category": "diagnostic",
+            "name": "Detector model", "state_topic": t.model_update, "entity_category": "diagnostic",
             "icon": "mdi:brain"})  # fmt: skip
         add("sensor", "cameras_online", {
             "name": "Cameras online", "state_topic": t.node_status,
@@ -201,6 +204,25 @@ class DiscoveryBuilder:
         return entities
 
 
+def update_entity_state(state: dict[str, Any], web_url: str | None) -> dict[str, Any]:
+    """The model update state as Home Assistant's MQTT ``update`` entity takes it: its keys only
+    (any other key makes it drop the whole message), each of the type it checks."""
+    installed = str(state.get("installed_version") or "unknown")
+    percentage = state.get("update_percentage")
+    out: dict[str, Any] = {
+        "installed_version": installed,
+        "latest_version": str(state.get("latest_version") or installed),
+        "title": str(state.get("title") or "camwatch detector model"),
+        "in_progress": bool(state.get("in_progress")),
+        # None ends a progress bar; a number shows one
+        "update_percentage": percentage if isinstance(percentage, int) and 0 <= percentage <= 100 else None,
+        "release_summary": str(state.get("release_summary") or "")[:HA_SUMMARY_MAX],
+    }
+    if web_url:
+        out["release_url"] = f"{web_url}/system"
+    return out
+
+
 class DiscoveryRecord:
     """The discovery config topics published last time (``<data_dir>/mqtt_discovery.json``)."""
 
@@ -224,15 +246,29 @@ class DiscoveryRecord:
             _LOGGER.error("cannot save discovery record %s: %s", self.path, exc)
 
 
-def publish_discovery(connection: MqttConnection, configs: dict[str, dict[str, Any]], record: DiscoveryRecord) -> None:
+def publish_discovery(
+    connection: MqttConnection, configs: dict[str, dict[str, Any]], record: DiscoveryRecord,
+    sent: dict[str, bytes] | None = None,
+) -> None:  # fmt: skip
     """Publish ``configs``; an empty retained config removes each entity published last time
-    and no longer wanted (a removed camera, zone, label; every old one after a layout move)."""
+    and no longer wanted (a removed camera, zone, label; every old one after a layout move).
+
+    ``sent``: the configs already published on this connection (updated here); one that has not
+    changed is not published again, so Home Assistant — also behind a bridge — gets each
+    entity's config once per connection, not once per config change elsewhere."""
     previous = record.load()
     removed = previous - set(configs)
     for topic in sorted(removed):
         connection.publish(topic, b"", qos=1, retain=True)
+        if sent is not None:
+            sent.pop(topic, None)
     for topic, payload in configs.items():
-        connection.publish(topic, json.dumps(payload, separators=(",", ":")).encode(), qos=1, retain=True)
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        if sent is not None:
+            if sent.get(topic) == data:
+                continue
+            sent[topic] = data
+        connection.publish(topic, data, qos=1, retain=True)
     if removed:
         _LOGGER.info("removed %d Home Assistant entit(ies) no longer in the config", len(removed))
     if set(configs) != previous:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from camwatch.comms.discovery import (
     publish_discovery,
 )
 from camwatch.comms.ha_status import ResyncLimiter
+from camwatch.comms.handlers import Handler, TopicHandlers
 from camwatch.comms.migrate import clear_legacy_topics, mark_migrated, migration_needed
 from camwatch.comms.motion_off import MotionOffDelay
 from camwatch.comms.outbox import Outbox
@@ -72,9 +72,6 @@ OUTBOX_FILE = "mqtt_outbox.db"
 DISCOVERY_FILE = "mqtt_discovery.json"
 _TICK = 0.25
 
-Handler = Callable[[str, bytes, bool], None]  # topic, payload, retained
-
-
 def default_client_id(prefix: str, node: str) -> str:
     return f"camwatch-{prefix.replace('/', '_')}-{node}"[:64]
 
@@ -104,7 +101,8 @@ class MqttSink:
         self.connection.on_message = self._on_message
         self.connection.on_published = self._acks_put
         self.retained = RetainedStore(self.connection)
-        self._handlers: dict[str, Handler] = {}  # exact topic → handler (subscribed at each connect)
+        self._handlers = TopicHandlers()  # the fleet agent's topics (subscribed at each connect)
+        self._discovery_sent: dict[str, bytes] = {}  # config topic → payload published on this connection
         self._wake = threading.Event()
         self._resync = threading.Event()
         self._rediscover = threading.Event()  # the discovery configs only (no new "online")
@@ -321,11 +319,15 @@ class MqttSink:
         self._wake.set()
 
     def add_handler(self, topic: str, handler: Handler) -> None:
-        """Subscribe to ``topic`` (exact, no wildcard) at each connect; ``handler`` gets its messages
-        in paho's thread and must not block."""
-        self._handlers[topic] = handler
+        """Subscribe to ``topic`` (``+`` wildcards allowed) at each connect; ``handler`` gets its
+        messages in paho's thread and must not block."""
+        self._handlers.add(topic, handler)
         if self.connection.connected.is_set():
             self.connection.subscribe([topic])
+
+    def remove_handler(self, topic: str) -> None:
+        if self._handlers.remove(topic) and self.connection.connected.is_set():
+            self.connection.unsubscribe([topic])
 
     def _set_retained(self, topic: str, payload: bytes) -> None:
         self.retained.set(topic, payload)
@@ -338,7 +340,7 @@ class MqttSink:
 
     # ------------------------------------------------------- broker callbacks
     def _on_connected(self) -> None:
-        self.connection.subscribe([*self.topics.command_subscriptions(), self.topics.ha_status, *self._handlers])
+        self.connection.subscribe([*self.topics.command_subscriptions(), self.topics.ha_status, *self._handlers.topics()])
         self._reconnected.set()
         self._resync.set()
         self._wake.set()
@@ -350,7 +352,7 @@ class MqttSink:
                 self._resync.set()
                 self._wake.set()
             return
-        handler = self._handlers.get(topic)
+        handler = self._handlers.find(topic)
         if handler is not None:
             handler(topic, payload, retained)
             return
@@ -395,8 +397,10 @@ class MqttSink:
     def _publish_all_state(self) -> None:
         """``online`` once, then the discovery configs, then every retained state."""
         self.connection.publish(self.topics.available, ONLINE, qos=1, retain=True)
+        self._discovery_sent.clear()  # a new connection or Home Assistant restarted: all of them
         self._publish_discovery()
         self.retained.publish_all(self.topics.available, ONLINE.encode())
 
     def _publish_discovery(self) -> None:
-        publish_discovery(self.connection, self.discovery.build() if self.mqtt.discovery else {}, self.discovery_record)
+        configs = self.discovery.build() if self.mqtt.discovery else {}
+        publish_discovery(self.connection, configs, self.discovery_record, self._discovery_sent)

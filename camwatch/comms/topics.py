@@ -71,6 +71,20 @@ class Topics:
         return f"{self.base}/model/state"
 
     @property
+    def model_update(self) -> str:
+        """Retained state of Home Assistant's ``update`` entity: only the keys it accepts."""
+        return f"{self.base}/model/update"
+
+    @property
+    def model_copy(self) -> str:
+        """Retained copy of the signed manifest this node last decided on (what a new node sees)."""
+        return f"{self.base}/model/manifest"
+
+    @property
+    def every_model_copy(self) -> str:
+        return f"{self.prefix}/+/model/manifest"
+
+    @property
     def model_desired(self) -> str:
         """Retained signed model manifest meant for this node only."""
         return f"{self.base}/model/desired"

@@ -100,10 +100,24 @@ class UpdatesConfig(Section):
     )
     retry_interval: float = Field(
         600.0,
-        ge=5,
+        ge=1,
         le=86400,
         title="Retry after (s)",
-        description="A download that failed (network, server) is tried again after this long.",
+        description=(
+            "A download that did not bring the signed file (network, server, a wrong size or SHA-256 "
+            "on the way, a full disk) is tried again after this long, twice as long after each failure "
+            "(at most 6 hours)."
+        ),
+    )
+    min_version: int = Field(
+        0,
+        ge=0,
+        le=2**53,
+        title="Lowest version",
+        description=(
+            "Signed manifests with a lower version are never installed: set it when you provision a "
+            "board so that an old signed manifest replayed on the broker cannot be its first model."
+        ),
     )
     download_retries: int = Field(
         5, ge=1, le=100, title="Download attempts", description="Attempts per download, each resuming the last."

@@ -2,7 +2,10 @@
 
 * publishes the node status (retained, ``<prefix>/<node>/status``) at every stats interval
   and when a camera or the model update state changes;
-* publishes the model update state (retained, ``<prefix>/<node>/model/state``);
+* publishes the model update state (retained, ``<prefix>/<node>/model/state``), and the same
+  with Home Assistant's update-entity keys only (``…/model/update``);
+* keeps the signed manifest it last decided on retained (``…/model/manifest``) and, until it
+  has decided on one, reads the other nodes' copies (the newest signed version wins);
 * with ``updates.keys`` set, takes the signed desired model from ``<prefix>/<node>/model/desired``
   and ``<prefix>/fleet/model/desired`` (both retained: a node that was offline during a
   rollout catches up when it reconnects) and hands it to the :class:`Updater`; it keeps
@@ -13,13 +16,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from camwatch.comms.discovery import update_entity_state
+from camwatch.comms.inbound import MAX_STATUS_BYTES, BadPayload, parse_json
 from camwatch.comms.publisher import MqttSink
 from camwatch.comms.state_payloads import json_bytes
 from camwatch.config.root import CamwatchConfig
@@ -32,6 +37,8 @@ from camwatch.fleet.updater import FLEET, NODE, Swappable, Updater
 from camwatch.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
+
+RUN_ID = re.compile(r"[0-9a-f]{12}")  # uuid4().hex[:12]: what a camwatch run puts in its status
 
 
 class FleetAgent:
@@ -62,6 +69,9 @@ class FleetAgent:
     # ------------------------------------------------------------ life cycle
     def start(self) -> None:
         self.sink.enable_fleet_entities()
+        envelope = self.store.load_envelope()
+        if envelope is not None:
+            self.sink.set_retained(self.topics.model_copy, envelope)
         self.sink.add_handler(self.topics.node_status, self._on_own_status)
         self.bus.subscribe("fleet", self._on_bus, {TOPIC_STATS, TOPIC_CAMERA_STATE}, maxsize=1000)
         self._listen_if_enabled()
@@ -88,8 +98,20 @@ class FleetAgent:
         self._listening = True
         self.detector.recorder = self.recorder
         self.detector.on_fallback = self.updater.on_fallback
+        self.updater.on_decided = self._publish_copy
         self.sink.add_handler(self.topics.model_desired, lambda _t, payload, _r: self.updater.offer(NODE, payload))
         self.sink.add_handler(self.topics.fleet_model_desired, lambda _t, payload, _r: self.updater.offer(FLEET, payload))
+        if self.updater.never_decided:  # the others' copies tell which version the fleet is at
+            self.sink.add_handler(self.topics.every_model_copy, self._on_copy)
+
+    def _on_copy(self, topic: str, payload: bytes, _retained: bool) -> None:
+        if topic != self.topics.model_copy:
+            self.updater.offer_copy(topic, payload)
+
+    def _publish_copy(self, envelope: bytes) -> None:
+        """Keep the signed manifest just decided on retained under this node, for nodes that join later."""
+        self.sink.set_retained(self.topics.model_copy, envelope)
+        self.sink.remove_handler(self.topics.every_model_copy)  # decided: the copies matter no more
 
     # ------------------------------------------------------------ status
     def _on_bus(self, topic: str, _payload: Any) -> None:
@@ -97,6 +119,7 @@ class FleetAgent:
 
     def _on_update_state(self, payload: dict[str, Any]) -> None:
         self.sink.set_retained(self.topics.model_state, json_bytes(payload))
+        self.sink.set_retained(self.topics.model_update, json_bytes(update_entity_state(payload, self.config.mqtt.web_url)))
         self.publish_status()
 
     def status(self) -> dict[str, Any]:
@@ -104,6 +127,7 @@ class FleetAgent:
             node=self.node, run_id=self.run_id, started=self.started, data_dir=self.data_dir,
             model=self.detector.info, detector_ms=self.detector.inference_ms, cameras=self.state.cameras(),
             update=self.updater.state, updates_enabled=bool(self.config.updates.keys),
+            interval=self.config.mqtt.stats_interval,
         )  # fmt: skip
 
     def publish_status(self) -> None:
@@ -119,10 +143,13 @@ class FleetAgent:
         if retained or not payload:
             return
         try:
-            other = json.loads(payload).get("run")
-        except (ValueError, AttributeError):
+            status = parse_json(payload, MAX_STATUS_BYTES)
+        except BadPayload:
+            return  # not a camwatch status: whoever published it is not a second node
+        other = status.get("run") if isinstance(status, dict) else None
+        if not isinstance(other, str) or not RUN_ID.fullmatch(other):
             return
-        if other and other != self.run_id and self._conflict is None:
+        if other != self.run_id and self._conflict is None:
             self._conflict = other
             message = (f"another camwatch publishes as node {self.node!r} on this broker (run {other}): "
                        "give each board its own node.name")  # fmt: skip

@@ -11,6 +11,10 @@
   or rolled back). A signed manifest that is not newer is refused: an old signed manifest
   published again (replay) cannot take a node back to an old model;
 * ``history``: the last results, for the System page and the node status.
+
+Beside it, ``decided-manifest.json`` is the signed manifest of the latest decision, as it
+arrived: the node publishes it retained (its copy) so a node that joins later sees which
+version the fleet is at.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ _LOGGER = logging.getLogger(__name__)
 
 UPDATES_DIR = "updates"
 STATE_FILE = "state.json"
+ENVELOPE_FILE = "decided-manifest.json"  # the signed envelope of the version decided last
 HISTORY_LENGTH = 20
 
 
@@ -110,6 +115,19 @@ class UpdateStore:
         with self._lock:
             self.record.decided = max(self.record.decided, version)
         self.save()
+
+    def save_envelope(self, envelope: bytes) -> None:
+        """Keep the signed manifest of the latest decision: it is this node's retained copy."""
+        try:
+            write_atomic(self.directory / ENVELOPE_FILE, envelope)
+        except OSError as exc:
+            _LOGGER.error("cannot save %s: %s", self.directory / ENVELOPE_FILE, exc)
+
+    def load_envelope(self) -> bytes | None:
+        try:
+            return (self.directory / ENVELOPE_FILE).read_bytes() or None
+        except OSError:
+            return None
 
     def path_of(self, name: str) -> Path:
         return self.directory / name

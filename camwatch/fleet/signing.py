@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from camwatch.atomic import write_atomic
+from camwatch.comms.inbound import BadPayload, parse_json
 from camwatch.config.fleet import ED25519_PREFIX, public_key_bytes
 from camwatch.fleet.manifest import ManifestError, ModelManifest, parse_manifest
 
@@ -95,8 +95,8 @@ def verify_envelope(payload: bytes, keys: list[str]) -> ModelManifest:
     if len(payload) > MAX_ENVELOPE_BYTES:
         raise SignatureRejected(f"message of {len(payload)} bytes is larger than {MAX_ENVELOPE_BYTES}")
     try:
-        envelope = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        envelope = parse_json(payload, MAX_ENVELOPE_BYTES, max_depth=1)
+    except BadPayload:
         raise SignatureRejected("not a signed manifest (not JSON)") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("manifest"), str):
         raise SignatureRejected("not a signed manifest (no manifest text)")
@@ -111,8 +111,8 @@ def verify_envelope(payload: bytes, keys: list[str]) -> ModelManifest:
     if not any(_verifies(key, signature, body) for key in keys):
         raise SignatureRejected("signature does not verify against any key in updates.keys")
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = parse_json(body, MAX_ENVELOPE_BYTES, max_depth=2)
+    except BadPayload:
         raise ManifestError("signed manifest text is not JSON") from None
     manifest = parse_manifest(data)
     if manifest.canonical_bytes() != body:

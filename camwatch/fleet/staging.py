@@ -3,6 +3,11 @@
 The staging file (``<data_dir>/updates/staging/<sha256>.part``) survives a restart and a
 failed attempt, so the next attempt resumes it. Only a file with the signed size and
 SHA-256 leaves staging; anything else is deleted.
+
+Every way the bytes can fail to be the signed ones — more than the signed size, a wrong
+size or SHA-256, no room on the disk — is a :class:`DownloadFailed`: the transport (a
+man in the middle on plain http, a proxy, a half-synced mirror) or the disk is to blame,
+not the signed version, so the updater tries again later instead of deciding against it.
 """
 
 from __future__ import annotations
@@ -14,16 +19,12 @@ from pathlib import Path
 
 from camwatch.atomic import write_atomic
 from camwatch.fleet.manifest import ModelManifest
-from camwatch.models import ModelError, download_resumable, sha256_of
+from camwatch.models import DownloadFailed, ModelError, download_resumable, sha256_of
 
 _LOGGER = logging.getLogger(__name__)
 
 STAGING = "staging"
 SPACE_MARGIN = 20 * 1024 * 1024  # left free beyond the model itself
-
-
-class ContentRejected(ValueError):
-    """The downloaded file is not the signed one (size or SHA-256), or does not fit on the disk."""
 
 
 class Staging:
@@ -37,7 +38,7 @@ class Staging:
     def fetch(
         self, manifest: ModelManifest, *, retries: int, on_progress: Callable[[int, int | None], None]
     ) -> Path:
-        """The verified staging file; DownloadFailed (try later) or ContentRejected / ModelError (never)."""
+        """The downloaded staging file (not verified yet); DownloadFailed when it could not be had."""
         self.directory.mkdir(parents=True, exist_ok=True)
         part = self.part_of(manifest)
         for other in self.directory.glob("*.part"):  # an abandoned download of another version
@@ -46,28 +47,28 @@ class Staging:
         have = part.stat().st_size if part.exists() else 0
         free = shutil.disk_usage(self.directory).free
         if free < manifest.size - have + SPACE_MARGIN:
-            raise ContentRejected(
+            raise DownloadFailed(
                 f"not enough disk space: {manifest.size / 1e6:.1f} MB needed, {free / 1e6:.1f} MB free"
             )
         try:
             download_resumable(manifest.url, part, expected_size=manifest.size, retries=retries,
                                on_progress=on_progress)  # fmt: skip
-        except ModelError as exc:
-            if "larger than" in str(exc) or "more than" in str(exc):
-                part.unlink(missing_ok=True)
-                raise ContentRejected(str(exc)) from None
-            raise
+        except DownloadFailed:
+            raise  # the network or server: the part kept so far is resumed next time
+        except ModelError as exc:  # more bytes than signed: what came is not the file
+            part.unlink(missing_ok=True)
+            raise DownloadFailed(str(exc)) from None
         return part
 
     def verify(self, manifest: ModelManifest, part: Path) -> None:
         size = part.stat().st_size
         if size != manifest.size:
             part.unlink(missing_ok=True)
-            raise ContentRejected(f"size {size} bytes differs from the signed {manifest.size}")
+            raise DownloadFailed(f"size {size} bytes differs from the signed {manifest.size}")
         actual = sha256_of(part)
         if actual != manifest.sha256:
             part.unlink(missing_ok=True)
-            raise ContentRejected(f"SHA-256 mismatch: signed {manifest.sha256[:16]}…, downloaded {actual[:16]}…")
+            raise DownloadFailed(f"SHA-256 mismatch: signed {manifest.sha256[:16]}…, downloaded {actual[:16]}…")
 
     def install(self, manifest: ModelManifest, part: Path) -> tuple[str, str]:
         """Move the verified file out of staging and write its labels; returns both file names."""

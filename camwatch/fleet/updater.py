@@ -4,7 +4,10 @@ A signed manifest arrives (retained, on the node's or the fleet's ``…/model/de
 goes through, each step reported on ``…/model/state`` and logged once:
 
 1. **verify**: the signature against ``updates.keys``, the target (this node, or ``*`` on
-   the fleet topic), the version (newer than every version decided before: no replay);
+   the fleet topic), the version (newer than every version decided before: no replay; not
+   below ``updates.min_version``). A node that never decided takes the newest signed
+   manifest it can see, other nodes' copies included (:mod:`camwatch.fleet.inbox`). A
+   refusal at this step is counted, never the node's result (:mod:`camwatch.fleet.refusals`);
 2. **scheduled**: wait this node's share of the ``rollout_window``;
 3. **downloading** (resume, retries, progress) into staging, then **verifying** size and SHA-256;
 4. **testing**: first load in a second interpreter (layout, shapes, labels, blank frame),
@@ -15,15 +18,17 @@ goes through, each step reported on ``…/model/state`` and logged once:
    the new model, or a loss above ``allowed_loss``, **rolls back** by itself;
 6. **active** (kept across restarts), or **rejected** / **rolled back** with the reason.
 
-A failed download (network, server) is tried again after ``retry_interval``; it does not
-use up the version. Every other outcome does: the same version is never tried twice.
+A download that did not bring the signed bytes (network, server, a wrong size or SHA-256
+from the transport, a full disk) is tried again after ``retry_interval``, doubling with
+each failure up to :data:`RETRY_WAIT_MAX`; it does not use up the version. Every outcome
+with the signed bytes in hand does: the same version is never tried twice. Each decision
+is reported with the signed envelope (``on_decided``), which the agent keeps retained as
+this node's copy for nodes that join later.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -33,21 +38,26 @@ from camwatch.config.fleet import UpdatesConfig
 from camwatch.config.root import CamwatchConfig
 from camwatch.detectors.base import Detection, Detector, ModelError, ModelInfo
 from camwatch.fleet.compare import Tally
+from camwatch.fleet.inbox import COPY, FLEET, NODE, ManifestInbox
 from camwatch.fleet.installed import build_installed, configured_key
 from camwatch.fleet.manifest import ManifestError, ModelManifest
 from camwatch.fleet.probe import run_probe
 from camwatch.fleet.record import InstalledModel, UpdateStore
-from camwatch.fleet.samples import FrameRecorder, Sample
+from camwatch.fleet.refusals import RefusalLog
+from camwatch.fleet.samples import FrameRecorder
 from camwatch.fleet.signing import SignatureRejected, verify_envelope
-from camwatch.fleet.staging import ContentRejected, Staging
+from camwatch.fleet.staging import Staging
+from camwatch.fleet.watch import WatchPeriod
 from camwatch.models import DownloadFailed
 
 _LOGGER = logging.getLogger(__name__)
 
-NODE, FLEET = "node", "fleet"  # where a manifest came from
+__all__ = ["COPY", "FLEET", "NODE", "Swappable", "Updater"]
+
 IN_PROGRESS = frozenset({"scheduled", "downloading", "verifying", "testing", "watching"})
 TITLE = "camwatch detector model"
-REFUSAL_QUIET = 10.0  # seconds between two published refusals of the same kind
+RETRY_WAIT_MAX = 6 * 3600.0  # the longest wait between two download attempts of one version
+Job = tuple[str, str, bytes, ModelManifest]  # kind, topic, envelope, its manifest
 
 
 class Swappable(Protocol):
@@ -74,16 +84,18 @@ class Updater:
         self.report = report
         self.staging = Staging(store.directory)
         self.state: dict[str, Any] = {}
+        self.inbox = ManifestInbox()
+        self.refusals = RefusalLog()
+        self.on_decided: Callable[[bytes], None] | None = None  # the signed envelope of each decision
         self._lock = threading.Lock()
-        self._inbox: dict[str, bytes] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._samples: queue.Queue[Sample] = queue.Queue(maxsize=16)
-        self._failure: tuple[Detector, BaseException] | None = None
-        self._retry: tuple[str, bytes, float] | None = None
+        self.watch = WatchPeriod()
+        self._retry: tuple[str, str, bytes, float] | None = None
+        self._failures: dict[tuple[str, int], int] = {}  # downloads failed per version
         self._not_before: dict[tuple[str, int], float] = {}
         self._logged: set[tuple[Any, ...]] = set()
-        self._last_refusal: tuple[float, str | None] = (-REFUSAL_QUIET, None)
+        self._envelope: bytes | None = None  # of the version being installed
         self._thread: threading.Thread | None = None
 
     @property
@@ -102,14 +114,23 @@ class Updater:
         """A desired-model message (paho's thread): remembered, handled on the update thread."""
         if not payload:
             return  # the retained manifest was cleared
-        with self._lock:
-            self._inbox[kind] = payload
+        self.inbox.offer(kind, payload)
         self._wake.set()
+
+    @property
+    def never_decided(self) -> bool:
+        """No version decided yet: other nodes' copies say which one is the newest."""
+        return self.store.record.decided == 0
+
+    def offer_copy(self, topic: str, payload: bytes) -> None:
+        """Another node's retained copy of the manifest it decided on (paho's thread)."""
+        if payload and self.never_decided:
+            self.inbox.offer_copy(topic, payload)
+            self._wake.set()
 
     def on_fallback(self, failed: Detector, exc: BaseException) -> None:
         """The new model raised and the previous one took over (a camera's thread)."""
-        with self._lock:
-            self._failure = (failed, exc)
+        self.watch.on_fallback(failed, exc)
         self._wake.set()
 
     def apply_config(self, config: CamwatchConfig) -> None:
@@ -149,60 +170,64 @@ class Updater:
 
     # ------------------------------------------------------------ choosing
     def _retry_if_due(self) -> None:
-        if self._retry is not None and time.monotonic() >= self._retry[2]:
-            kind, payload, _ = self._retry
+        if self._retry is not None and time.monotonic() >= self._retry[3]:
+            kind, topic, payload, _ = self._retry
             self._retry = None
-            with self._lock:
-                self._inbox.setdefault(kind, payload)
+            self.inbox.put_back(kind, topic, payload)
 
-    def _next_job(self) -> tuple[str, bytes, ModelManifest] | None:
-        with self._lock:
-            inbox, self._inbox = self._inbox, {}
-        best: tuple[str, bytes, ModelManifest] | None = None
-        for kind, payload in inbox.items():
+    def _next_job(self) -> Job | None:
+        best: Job | None = None
+        for kind, topic, payload in self.inbox.take(settling=self.never_decided):
             manifest = self._verified(kind, payload)
-            if manifest is not None and (best is None or manifest.version > best[2].version):
-                best = (kind, payload, manifest)
+            if manifest is not None and (best is None or manifest.version > best[3].version):
+                best = (kind, topic, payload, manifest)
         return best
 
     def _verified(self, kind: str, payload: bytes) -> ModelManifest | None:
-        """The manifest when it is to be installed now; refusals are reported here."""
+        """The manifest when it is to be installed now; refusals are counted here."""
         if not self.enabled:
             self._publish("off", None, reason="no key in updates.keys: remote model updates are off")
             return None
         try:
             manifest = verify_envelope(payload, self.settings.keys)
         except (SignatureRejected, ManifestError) as exc:
-            self._refuse(None, f"{exc} (on the {kind} topic)")
+            self._refuse(kind, str(exc))
             return None
-        if kind == FLEET and not manifest.for_fleet:
-            self._refuse(manifest, f"signed for node {manifest.target}, published on the fleet topic")
+        if kind == COPY and manifest.target not in {"*", self.node}:
+            return None  # another node's own model: nothing for this one
+        if kind == FLEET and not manifest.for_fleet:  # signed by the owner, and replayed in the wrong place
+            self._refuse(kind, f"{manifest.label} is signed for node {manifest.target}, not for the fleet topic")
             return None
         if kind == NODE and manifest.target != self.node:
-            self._refuse(manifest, f"signed for {'every node' if manifest.for_fleet else manifest.target}, "
-                                   f"published on this node's topic")  # fmt: skip
+            whom = "every node" if manifest.for_fleet else f"node {manifest.target}"
+            self._refuse(kind, f"{manifest.label} is signed for {whom}, not for this node's topic")
             return None
-        decided = self.store.record.decided
+        decided, floor = self.store.record.decided, self.settings.min_version
         if manifest.version < decided:  # an old manifest still retained, or replayed: never installed
             self._log_once(("old", kind, manifest.version), logging.WARNING,
                            "ignoring %s on the %s topic: not newer than version %d", manifest.label, kind, decided)
+            return None
+        if manifest.version < floor:
+            self._log_once(("floor", kind, manifest.version), logging.WARNING,
+                           "ignoring %s on the %s topic: below updates.min_version %d", manifest.label, kind, floor)
             return None
         if manifest.version == decided:
             return None  # decided already (installed, refused or rolled back)
         return manifest
 
-    def _refuse(self, manifest: ModelManifest | None, reason: str) -> None:
-        """Refused before anything was fetched; a bad signature does not use up a version. Any
-        broker client can publish there: a flood of the same refusal is answered once per REFUSAL_QUIET s."""
-        now = time.monotonic()
-        if reason == self._last_refusal[1] and now - self._last_refusal[0] < REFUSAL_QUIET:
-            return
-        self._last_refusal = (now, reason)
-        self._publish("rejected", manifest, reason=reason)
+    def _refuse(self, source: str, reason: str) -> None:
+        """Refused before anything was fetched: nothing used up, the node's result untouched."""
+        line = self.refusals.add(source, reason)
+        if line is None:
+            return  # this source is in its quiet period: counted only
+        _LOGGER.warning("model update: %s", line)
+        self.state = {**self.state, "refused": self.refusals.last}
+        self.report(self.state)
 
     # ------------------------------------------------------------ one update
-    def _process(self, kind: str, payload: bytes, m: ModelManifest) -> None:
-        if not self._wait_turn(kind, payload, m):
+    def _process(self, kind: str, topic: str, payload: bytes, m: ModelManifest) -> None:
+        self._envelope = payload
+        if not self._wait_turn(kind, topic, payload, m):
             return
         self._publish("downloading", m, progress=0)
         shown = [0]
@@ -217,14 +242,14 @@ class Updater:
             part = self.staging.fetch(m, retries=self.settings.download_retries, on_progress=progress)
             self._publish("verifying", m)
             self.staging.verify(m, part)
-        except DownloadFailed as exc:
-            wait = self.settings.retry_interval
-            self._retry = (kind, payload, time.monotonic() + wait)
-            self._publish("failed", m, reason=f"download failed: {exc}; trying again in {wait:g} s")
+        except (DownloadFailed, ModelError, OSError) as exc:  # not the signed bytes (yet): try again later
+            key = (m.name, m.version)
+            self._failures[key] = failures = self._failures.get(key, 0) + 1
+            wait = min(self.settings.retry_interval * 2 ** (failures - 1), RETRY_WAIT_MAX)
+            self._retry = (kind, topic, payload, time.monotonic() + wait)
+            self._publish("failed", m, reason=f"download failed: {exc}; trying again in {wait:g} s", attempt=failures)
             return
-        except (ContentRejected, ModelError, OSError) as exc:
-            self._decide(m, "rejected", str(exc))
-            return
+        self._failures.pop((m.name, m.version), None)
         self._publish("testing", m, step="second interpreter")
         model_file, labels_file = self.staging.install(m, part)
         model = InstalledModel(m.name, m.version, m.sha256, m.layout, model_file, labels_file,
@@ -233,7 +258,7 @@ class Updater:
         if tested is not None:
             self._swap_in(m, model, *tested)
 
-    def _wait_turn(self, kind: str, payload: bytes, m: ModelManifest) -> bool:
+    def _wait_turn(self, kind: str, topic: str, payload: bytes, m: ModelManifest) -> bool:
         """This node's place in the rollout window; False when something newer arrived meanwhile."""
         key = (m.name, m.version)
         start = self._not_before.setdefault(key, time.monotonic() + m.rollout_delay(self.node))
@@ -243,10 +268,9 @@ class Updater:
         while time.monotonic() < start:
             if self._stop.wait(min(1.0, start - time.monotonic())):
                 return False
-            with self._lock:
-                if self._inbox:  # look at what came in first; this one comes back with it
-                    self._inbox.setdefault(kind, payload)
-                    return False
+            if self.inbox.pending():  # look at what came in first; this one comes back with it
+                self.inbox.put_back(kind, topic, payload)
+                return False
         return True
 
     def _tested(self, m: ModelManifest, model: InstalledModel) -> tuple[Detector, Tally] | None:
@@ -299,7 +323,8 @@ class Updater:
             self._decide(m, "active", None, swap_ms=swap_ms, shadow=shadow)
             return
         self._publish("watching", m, swap_ms=swap_ms, shadow=shadow, watch_seconds=self.settings.watch_period)
-        passed, reason, tally = self._watch(m)
+        passed, reason, tally = self.watch.run(m.sha256, self.detector, self.recorder, self.settings, self.tracked(),
+                                               self._stop)  # fmt: skip
         if passed is None:
             return  # stopping: the next start finds the trial and rolls it back
         if passed:
@@ -310,51 +335,16 @@ class Updater:
             self.store.end_trial(passed=False)
             self._decide(m, "rolled back", reason, swap_ms=swap_ms, shadow=shadow, watch=tally.to_dict())
 
-    def _watch(self, m: ModelManifest) -> tuple[bool | None, str | None, Tally]:
-        deadline = time.monotonic() + self.settings.watch_period
-        tally = Tally()
-        tracked = self.tracked()
-        self.recorder.watch = self._take_sample
-        try:
-            while time.monotonic() < deadline:
-                if self._stop.is_set():
-                    return None, None, tally
-                with self._lock:
-                    failure, self._failure = self._failure, None
-                if failure is not None:
-                    failure[0].close()
-                    return False, f"the new model failed ({type(failure[1]).__name__}: {failure[1]})", tally
-                try:
-                    sample = self._samples.get(timeout=min(0.5, max(0.01, deadline - time.monotonic())))
-                except queue.Empty:
-                    continue
-                if sample.model != m.sha256:
-                    continue
-                previous = self.detector.run_previous(sample.image, sample.threshold)
-                if previous is None:
-                    continue
-                tally.add(previous, sample.found, tracked)
-                if tally.too_lossy(self.settings.allowed_loss, self.settings.min_objects):
-                    failed = self.detector.roll_back()
-                    if failed is not None:
-                        failed.close()
-                    return False, f"watch period: {tally.describe()}", tally
-            return True, None, tally
-        finally:
-            self.recorder.watch = None
-            while not self._samples.empty():
-                self._samples.get_nowait()
-
-    def _take_sample(self, sample: Sample) -> None:
-        with contextlib.suppress(queue.Full):  # the watch compares what it can; a busy board skips some
-            self._samples.put_nowait(sample)
-
     # ------------------------------------------------------------ reporting
     def _decide(self, m: ModelManifest, result: str, reason: str | None, **extra: Any) -> None:
         self.store.decide(m.version)
         self.store.add_history(m.version, m.name, result, reason)
         self.staging.discard(m)
         self._publish(result, m, reason=reason, **extra)
+        if self._envelope is not None:
+            self.store.save_envelope(self._envelope)
+            if self.on_decided is not None:
+                self.on_decided(self._envelope)
 
     def _publish(
         self, state: str, m: ModelManifest | None, reason: str | None = None, quiet: bool = False, **extra: Any
@@ -373,6 +363,8 @@ class Updater:
             payload["update_percentage"] = extra.get("progress")
         if reason:
             payload["release_summary"] = f"{name or 'update'} v{version}: {state}: {reason}"[:255]
+        if self.refusals.last is not None:
+            payload["refused"] = self.refusals.last
         self.state = payload
         if not quiet and (state != "downloading" or not extra.get("progress")):
             text = f"{state}: {reason}" if reason else state

@@ -4,6 +4,10 @@ Usage::
 
     with MosquittoBroker(users={"cam": "pw"}, tls=True) as broker:
         broker.port, broker.tls_port, broker.ca_path, broker.client_cert ...
+
+    # a site broker bridged to a central one, as an integrator runs them
+    with MosquittoBroker() as central, MosquittoBroker(bridges=[Bridge("site-a", central.port)]) as site:
+        site.subscriptions()  # with log_subscriptions=True: (client id, topic) of every SUBSCRIBE
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import contextlib
 import logging
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -32,6 +38,38 @@ def mosquitto_available() -> bool:
     return MOSQUITTO.is_file() and shutil.which(MOSQUITTO_PASSWD) is not None
 
 
+#: The topics an integrator's site broker bridges to the central one (docs/fleet.md).
+SITE_BRIDGE_TOPICS = ("camwatch/# both 1", "homeassistant/# out 1", "homeassistant/status in 1")
+_SUBSCRIBE_LINE = re.compile(r"^\d+: (\S+) (\d) (\S+)$")
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A Mosquitto bridge from this broker to another on loopback ``port``.
+
+    ``topics``: ``topic`` lines as in mosquitto.conf (pattern, direction, QoS). The bridge
+    uses MQTT 3.1.1 with ``try_private`` (Mosquitto marks its own connection so the remote
+    end sends nothing back that came from it) and a short restart timeout, so a test sees
+    it come back within seconds.
+    """
+
+    name: str
+    port: int
+    topics: tuple[str, ...] = SITE_BRIDGE_TOPICS
+    restart_timeout: int = 1
+    extra: tuple[str, ...] = field(default_factory=tuple)
+    config: tuple[str, ...] = ()  # the whole bridge section as given (e.g. from docs/fleet.md)
+
+    def lines(self) -> list[str]:
+        if self.config:
+            return list(self.config)
+        lines = [f"connection {self.name}", f"address {LOOPBACK}:{self.port}", f"remote_clientid bridge-{self.name}",
+                 "bridge_protocol_version mqttv311", "try_private true", "cleansession true", "local_cleansession false",
+                 f"restart_timeout {self.restart_timeout}", "keepalive_interval 5", "start_type automatic"]  # fmt: skip
+        lines += [f"topic {topic}" for topic in self.topics]
+        return lines + list(self.extra)
+
+
 class MosquittoBroker:
     """Runs ``mosquitto -c <conf>``; ``restart()`` keeps the same port(s).
 
@@ -39,6 +77,8 @@ class MosquittoBroker:
     ``tls``: adds a TLS listener (``tls_port``) with a server cert for localhost/127.0.0.1;
     ``require_client_cert`` makes that listener demand a client cert signed by the CA.
     ``acl``: text of a Mosquitto ACL file.
+    ``bridges``: :class:`Bridge` connections this broker opens to other brokers.
+    ``log_subscriptions``: log every SUBSCRIBE (read back with :meth:`subscriptions`).
     """
 
     def __init__(
@@ -48,7 +88,11 @@ class MosquittoBroker:
         acl: str | None = None,
         require_client_cert: bool = False,
         startup_timeout: float = 10.0,
+        bridges: list[Bridge] | None = None,
+        log_subscriptions: bool = False,
     ) -> None:
+        self.bridges = list(bridges or [])
+        self.log_subscriptions = log_subscriptions
         self.users = dict(users) if users else None
         self.tls = tls or require_client_cert
         self.acl = acl
@@ -98,6 +142,8 @@ class MosquittoBroker:
     def _write_config(self) -> None:
         lines = ["per_listener_settings false", "persistence false", "log_dest stderr"]
         lines += ["log_type error", "log_type warning", "log_type notice", "log_type information"]
+        if self.log_subscriptions:
+            lines.append("log_type subscribe")
         if self.users:
             passwd = self.workdir / "passwd"
             for index, (user, password) in enumerate(self.users.items()):
@@ -123,6 +169,8 @@ class MosquittoBroker:
                 f"keyfile {self.pki.server.key}",
                 f"require_certificate {'true' if self.require_client_cert else 'false'}",
             ]
+        for bridge in self.bridges:
+            lines += bridge.lines()
         self.conf_path.write_text("\n".join(lines) + "\n")
         self._give_to_mosquitto_user()
 
@@ -188,6 +236,15 @@ class MosquittoBroker:
     def restart(self) -> MosquittoBroker:
         self.stop()
         return self.start()
+
+    def subscriptions(self) -> list[tuple[str, str]]:
+        """(client id, topic filter) of every SUBSCRIBE so far (needs ``log_subscriptions``)."""
+        found = []
+        for line in self.log_text().splitlines():
+            match = _SUBSCRIBE_LINE.match(line)
+            if match:
+                found.append((match.group(1), match.group(3)))
+        return found
 
     def log_text(self) -> str:
         try:
