@@ -45,7 +45,7 @@ ZonePolygons = Sequence[tuple[str, Sequence[tuple[float, float]]]]
 
 def is_valid_event_id(event_id: str) -> bool:
     """Event ids become file names: letters, digits, ``.``, ``_`` and ``-`` only, no ``..``."""
-    return bool(_SAFE_ID.match(event_id)) and ".." not in event_id
+    return bool(_SAFE_ID.fullmatch(event_id)) and ".." not in event_id
 
 
 def snapshot_path(directory: Path, event_id: str, kind: SnapshotKind = "annotated") -> Path:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from camwatch.const import OBJECT_LAYOUTS
+from camwatch.names import DOT_NAMES
 from camwatch.node import NODE_NAME
 
 MANIFEST_FORMAT = 1
@@ -101,13 +102,13 @@ def parse_manifest(data: Any) -> ModelManifest:
     if data.get("format", MANIFEST_FORMAT) != MANIFEST_FORMAT:
         raise ManifestError(f"manifest format {data.get('format')!r} is not supported (this camwatch reads 1)")
     name = _str(data, "name")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name) or name in DOT_NAMES:
         raise ManifestError(f"manifest name {name!r} must be letters, digits, _ . - (at most 100)")
     url = _str(data, "url")
     if not url.lower().startswith(("https://", "http://")):
         raise ManifestError(f"manifest url must be http:// or https://, got {url[:80]!r}")
     sha256 = _str(data, "sha256").lower()
-    if not _HEX64.match(sha256):
+    if not _HEX64.fullmatch(sha256):
         raise ManifestError("manifest sha256 must be 64 hex digits")
     layout = _str(data, "layout")
     if layout not in OBJECT_LAYOUTS:

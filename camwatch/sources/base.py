@@ -23,7 +23,7 @@ def source_kind(url: str) -> SourceKind:
     lowered = url.lower()
     if lowered.startswith(("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")):
         return SourceKind.STREAM
-    if _V4L2.match(url):
+    if _V4L2.fullmatch(url):
         return SourceKind.USB
     return SourceKind.FILE
 
