@@ -47,8 +47,9 @@ class NameRule:
         """``value`` is a string that is a name of this kind, as a whole."""
         return isinstance(value, str) and value not in DOT_NAMES and self._regex.fullmatch(value) is not None
 
-    # A rule has no partial match: ``match`` means the whole string too.
-    match = matches
+    # A rule has no partial match: ``match`` and ``fullmatch`` (as on a compiled pattern,
+    # which the node name once was) both mean the whole string.
+    match = fullmatch = matches
 
     def check(self, value: object) -> str:
         """``value`` when it is a name of this kind, else :class:`InvalidName` saying the rule."""

@@ -118,7 +118,7 @@ def parse_manifest(data: Any) -> ModelManifest:
             or not all(isinstance(x, str) and 0 < len(x) <= 100 and "\n" not in x for x in labels)):  # fmt: skip
         raise ManifestError(f"manifest labels must be a list of 1 to {MAX_LABELS} names")
     target = _str(data, "target") if "target" in data else FLEET_TARGET
-    if target != FLEET_TARGET and not NODE_NAME.match(target):
+    if target != FLEET_TARGET and not NODE_NAME.matches(target):
         raise ManifestError(f"manifest target must be a node name or {FLEET_TARGET!r}, got {target!r}")
     size_raw = data.get("input_size")
     input_size = None

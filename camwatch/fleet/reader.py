@@ -60,7 +60,7 @@ def read_fleet(config: MqttConfig, timeout: float = 5.0) -> FleetView:
         rest = topic[len(topics.prefix) + len(node) + 2 :]
         with lock:
             last[0] = time.monotonic()
-            if not NODE_NAME.fullmatch(node) or node in RESERVED_NODE_NAMES:
+            if not NODE_NAME.matches(node) or node in RESERVED_NODE_NAMES:
                 nodes.ignored += 1
                 return
             if node not in nodes and len(nodes) >= MAX_NODES:
