@@ -10,3 +10,8 @@ MAX_ITEMS = 100
 MAX_NAME_LENGTH = 200
 #: A filter name holds at least one visible character (blank ones are not names).
 VISIBLE = re.compile(r"[!-~]")
+#: The web page's address for links in messages: http(s), no white space.
+WEB_URL = re.compile(r"^https?://\S+$")
+#: A moment in Unix seconds as a form field ("mark all seen" up to the list the owner was shown).
+SECONDS = re.compile(r"^[0-9]{1,11}(\.[0-9]{1,9})?$")
+MAX_SECONDS = 99_999_999_999
