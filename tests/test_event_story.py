@@ -104,7 +104,9 @@ def test_an_anomaly_and_a_crash(store: EventStore, tmp_path: Path) -> None:
     _send(store, "new", person)
     store.close()
     reopened = EventStore(tmp_path / "camwatch.db", tmp_path / "snapshots")  # the crash left both open
-    reopened.end_open_events("camwatch restarted", T0 + 100)
+    ended = reopened.end_open_events("camwatch restarted", T0 + 100)
+    for event in ended:  # camwatch then publishes their `end`: the store hears it once more
+        reopened.handle("event", EventMessage("end", event))
     told = [tell(m, tamper.label) for m in reopened.review.story(reopened.get(tamper.id))]
     assert told == ["The view is covered", "Ended: camwatch restarted"]
     assert [m.what for m in reopened.review.story(reopened.get(person.id))] == [APPEARED, CONFIRMED, ENDED]

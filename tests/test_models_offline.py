@@ -134,3 +134,21 @@ def test_a_folder_with_renamed_damaged_and_foreign_files(tmp_path: Path, data_di
     assert "face_detection_full_range.tflite" in result.stdout and "refused" in result.stdout
     missing = cli("models", "--data-dir", str(data_dir), "import", str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and "no such file or folder" in missing.stderr
+
+
+def test_the_system_page_names_every_missing_face_model(data_dir: Path, ssd_model: Path) -> None:
+    """Faces on, no face model: the cameras run, and the line on the System page (the state's
+    recent errors) names both files and the folder import."""
+    from camwatch.config import parse_config
+    from camwatch.pipeline.services import build_services
+
+    config = parse_config({"detector": {"model_path": str(ssd_model)}, "cameras": {}})
+    services = build_services(config, data_dir)
+    try:
+        assert services.faces is None
+        lines = [e["message"] for e in services.state.errors if e["source"] == "faces"]
+        assert len(lines) == 1, lines
+        assert "face_detection_short_range.tflite" in lines[0] and "face_detection_full_range.tflite" in lines[0]
+        assert "camwatch models import FOLDER" in lines[0]
+    finally:
+        services.close()

@@ -116,6 +116,11 @@ class EventStore:
                 _LOGGER.error("event database unwritable for too long: dropping event %s", lost)
             self._flush_pending()
 
+    def pending_ids(self) -> set[str]:
+        """Events with a message kept in memory, not yet written (a full disk)."""
+        with self._lock:
+            return set(self._pending)
+
     def retry_pending(self) -> int:
         """Write messages a failed write kept in memory; returns how many are still pending."""
         with self._lock:

@@ -32,7 +32,7 @@ PICTURE = "picture"  # told from the event, never stored
 ENDED = "ended"
 
 UNKNOWN_FACE = "unknown"
-_GONE = "gone"
+_GONE = ("gone", "left")  # the tracker lost the object: it walked out of the picture
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ def moments(previous: Event | None, message_type: str, event: Event) -> list[Mom
         found.append(Moment(when, FACE, None, event.face_score))
     if event.sub_label and event.sub_label != before.sub_label:
         found.append(Moment(when, NAMED, event.sub_label, event.sub_label_score))
-    if message_type == EVENT_END and event.end_time is not None:
+    already_ended = previous is not None and previous.end_time is not None  # an `end` sent again after a crash
+    if message_type == EVENT_END and event.end_time is not None and not already_ended:
         found.append(Moment(event.end_time, ENDED, event.end_reason))
     return found
 
@@ -93,8 +94,7 @@ def with_picture(event: Event, told: list[Moment]) -> list[Moment]:
     if not event.has_snapshot or event.snapshot_time is None:
         return told
     picture = Moment(event.snapshot_time, PICTURE, None, event.attributes.get("snapshot_score"))
-    at = next((i for i, m in enumerate(told) if m.time is not None and m.time > picture.time
-               and m.what != CONFIRMED), len(told))
+    at = next((i for i, m in enumerate(told) if m.time is not None and m.time > picture.time), len(told))
     if told and told[-1].what == ENDED and at == len(told):
         at -= 1
     return [*told[:at], picture, *told[at:]]
@@ -133,5 +133,5 @@ def tell(moment: Moment, label: str) -> str:
     if what == PICTURE:
         return "Best picture taken"
     if what == ENDED:
-        return "Left the picture" if detail in (None, _GONE) else f"Ended: {detail}"
+        return "Left the picture" if detail in (None, *_GONE) else f"Ended: {detail}"
     return what.replace("_", " ").capitalize()

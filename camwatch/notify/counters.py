@@ -65,8 +65,11 @@ def load(path: Path | None, name: str, now: float | None = None) -> dict[str, An
             fresh[key] = kept[key]
     for key in MOMENTS:
         value = kept.get(key)
-        if value is None or isinstance(value, (int, float, str, bool)):
-            fresh[key] = value if key != "since" or isinstance(value, (int, float)) else fresh["since"]
+        if key == "since":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                fresh[key] = value
+        elif value is None or isinstance(value, (int, float, str, bool)):
+            fresh[key] = value
     return fresh
 
 

@@ -6,7 +6,9 @@ globals registered here). Opening an event's page marks it seen.
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +27,8 @@ from camwatch.web.filters import event_query, parse_int
 from camwatch.web.limits import SECONDS
 from camwatch.web.stats import system_stats
 
+_LOGGER = logging.getLogger(__name__)
+
 bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 24
@@ -38,7 +42,12 @@ def camera_name(camera: str) -> str:
 
 @bp.app_template_global()
 def unseen_count() -> int:
-    return web_context().store.review.unseen_count()
+    """Events the owner has not seen (0 when the database cannot say: every page must still show)."""
+    try:
+        return web_context().store.review.unseen_count()
+    except sqlite3.Error as exc:
+        _LOGGER.warning("cannot count the unseen events: %s", exc)
+        return 0
 
 
 @bp.app_template_global()
@@ -130,7 +139,10 @@ def event(event_id: str) -> Any:
     found = store.get(event_id) if is_valid_event_id(event_id) else None
     if found is None:
         abort(404, f"No event {event_id}.")
-    store.review.mark_seen(found.id)
+    try:
+        store.review.mark_seen(found.id)
+    except sqlite3.Error as exc:  # a full or read-only disk: the event is still shown
+        _LOGGER.warning("cannot mark event %s seen: %s", found.id, exc)
     return render_template("event.html", event=events_json([found])[0], story=story_json(found))
 
 
