@@ -84,7 +84,7 @@ class Camwatch:
         self.pipelines: dict[str, CameraPipeline] = {
             name: build_camera(name, config, self.services) for name in enabled_cameras(config)
         }
-        self.notifications = NotifySink(config, self.state, self.services.snapshots_dir)
+        self.notifications = NotifySink(config, self.state, self.services.snapshots_dir, data_dir=self.data_dir)
         self.bus.subscribe("notify", self.notifications.handle, {TOPIC_EVENT})
         self.workers: dict[str, CameraWorker] = {}
         self.mqtt: MqttSink | None = None

@@ -73,7 +73,7 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(web.url + "/")
-    wait_js(page, "document.getElementById('live-state').textContent === 'live'")
+    wait_js(page, "document.getElementById('live-state').textContent === 'connected'")
 
     # Armed at start, and every camera switch on.
     assert ctx.control.armed is True
@@ -82,8 +82,11 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
         for feature in ("detect", "snapshots", "motion"):
             assert page.is_checked(_switch(camera, feature)), f"{camera}.{feature} shown off"
 
-    # Disarm: the ControlState and control.json change; the switch says so.
+    # Disarm: asked first; then the ControlState and control.json change; the switch says so.
     page.tap(ARM)
+    page.wait_for_selector("#disarm-dialog[open]")
+    assert ctx.control.armed is True  # nothing changes before the answer
+    page.tap("#disarm-confirm")
     wait_js(page, "document.getElementById('arm-switch').getAttribute('aria-checked') === 'false'")
     assert page.inner_text(ARM) == "Disarmed"
     assert ctx.control.armed is False
@@ -104,7 +107,7 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
     assert not page.is_checked(_switch("garden", "detect")) and page.is_checked(_switch("front", "detect"))
 
     # A change made elsewhere (MQTT, API) reaches the open page over the live stream.
-    wait_js(page, "document.getElementById('live-state').textContent === 'live'")
+    wait_js(page, "document.getElementById('live-state').textContent === 'connected'")
     ctx.control.set("front", "snapshots", False)
     ctx.control.set(None, "armed", True)
     wait_js(page, f"!document.querySelector('{_switch('front', 'snapshots')}').checked")
@@ -127,6 +130,7 @@ def test_arm_and_camera_switches_in_the_browser(server: tuple[WebContext, WebSer
     assert page.inner_text('[data-field="armed-text"]') == "armed"
     assert "No schedule" in page.inner_text("#schedule")
     page.click(ARM)
+    page.click("#disarm-confirm")
     wait_js(page, "document.querySelector('[data-field=\"armed-text\"]').textContent === 'disarmed'")
     assert ctx.control.armed is False and _saved(ctx)["armed"] is False
 

@@ -211,7 +211,7 @@ def test_from_an_empty_install_to_a_recognised_visitor(camwatch_process: Any, br
                            if e["sub_label"] == NAME], f"{NAME} recognised on hall", 120, log)
     assert ((named[0]["box"][0] + named[0]["box"][2]) / 2 < named[0]["frame_size"][0] / 2) == left  # the same person
     page.goto(f"{base}/events/{named[0]['id']}")
-    assert f"person ({NAME})" in page.locator("dl.facts").inner_text()
+    assert f"recognised as {NAME}" in page.locator("#face-words").inner_text()
     shot(page, "first-run-09-recognised")
 
     # 7. The notification arrives at the local endpoint, with the name.

@@ -128,7 +128,7 @@ def test_run_with_missing_model_exits_1(tmp_path, data_dir):
     cfg.write_text(f"cameras:\n  a:\n    url: {MEDIA / 'walking-by.h264'}\nweb:\n  enabled: false\n")
     result = camwatch("run", "--config", str(cfg))
     assert result.returncode == 1
-    assert "not installed" in result.stderr and "Traceback" not in result.stderr
+    assert "model files are missing" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_run_stops_cleanly_on_sigterm(tmp_path, ssd_model, data_dir):

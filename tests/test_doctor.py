@@ -64,12 +64,16 @@ def _row(report: dict[str, Any], check: str) -> dict[str, str]:
 def test_healthy_box_with_a_file_camera(tmp_path: Path, data_dir: Path) -> None:
     require(CLIP.is_file(), f"clip {CLIP}")
     _install_model(data_dir)
+    for face_model in ("blazeface_short_range", "blazeface_full_range"):  # faces are on by default
+        target = ModelManager(data_dir).path(face_model)
+        target.symlink_to(MODELS / target.name)
     config = _write_config(
         tmp_path, {"data_dir": str(data_dir), "cameras": {"front": {"url": str(CLIP)}}, "web": {"enabled": False}}
     )
     code, report, _ = _doctor(config)
     results = {r["check"]: r for r in report["checks"]}
-    for check in ("python", "config", "runtime", "model", "xnnpack", "data dir", "disk space", "clock", "mqtt"):
+    for check in ("python", "config", "runtime", "model", "face models", "xnnpack", "data dir", "disk space", "clock",
+                  "mqtt"):
         assert results[check]["result"] == "ok", results[check]
     assert "SHA-256 verified" in results["model"]["detail"]
     if results["runtime"]["detail"].startswith("litert"):
@@ -95,7 +99,7 @@ def test_missing_and_corrupt_models_fail_with_a_fix(tmp_path: Path, data_dir: Pa
     assert code == 1
     model = _row(report, "model")
     assert model["result"] == "fail" and "missing" in model["detail"]
-    assert model["fix"] == f"camwatch models pull {DEFAULT_DETECTOR_MODEL}"
+    assert model["fix"] == f"camwatch models pull {DEFAULT_DETECTOR_MODEL} (offline: camwatch models import FOLDER)"
     assert _row(report, "xnnpack")["result"] == "warn"  # not checked without a model
 
     target = ModelManager(data_dir).path(DEFAULT_DETECTOR_MODEL)

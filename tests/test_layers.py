@@ -22,6 +22,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("camwatch.node",),  # a node's name, by the rule of names
     # configuration, runtime switches, file locations, logging, the model manager
     ("camwatch.models",),  # the model manifest and files (config checks model names against it)
+    ("camwatch.model_install",),  # offline installs from a folder; every missing model file at once
     ("camwatch.config", "camwatch.control", "camwatch.paths", "camwatch.logsetup"),
     ("camwatch.detectors", "camwatch.sources"),  # what comes in
     ("camwatch.motion", "camwatch.track"),  # where things move, what they are, which zone

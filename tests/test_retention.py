@@ -192,7 +192,9 @@ def test_full_disk_never_crashes_and_recovers(small_disk: Path, frame) -> None:
         finally:
             background.stop()
         produced = first - 200 + 42
-        assert store.query(limit=1000)[1] + store.retry_pending() == produced  # none lost
+        store.retry_pending()
+        # None lost: every event is written or waits in memory (its `new` may be written and its `end` wait).
+        assert len({e.id for e in store.query(limit=1000)[0]} | store.pending_ids()) == produced
         # The loop may have filled the freed space again; the next pass settles it.
         assert background.prune(disk_full=True)["pending"] == 0
         assert store.query(limit=1000)[1] == produced

@@ -1,4 +1,4 @@
-"""`camwatch models list | pull [NAME] | import PATH | verify | keygen | sign`."""
+"""`camwatch models list | pull [NAME] | import PATH|FOLDER | verify | keygen | sign`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,16 @@ from camwatch.config import CamwatchConfig, load_config
 from camwatch.config.detector import DetectorConfig
 from camwatch.config.faces import FacesConfig
 from camwatch.config.loader import config_path
-from camwatch.models import ModelManager, print_table
+from camwatch.model_install import (
+    IMPORTED,
+    MODEL_SUFFIX,
+    REFUSED,
+    import_folder,
+    missing_files,
+    missing_message,
+    models_in_use,
+)
+from camwatch.models import ModelError, ModelManager, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,10 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     pull.add_argument("--url", default=None, help="download from this URL (a local mirror) instead")
     pull.add_argument("--retries", type=int, default=3)
     pull.set_defaults(func=pull_command)
-    imp = actions.add_parser("import", help="install a local model file after checking its SHA-256 (offline)")
-    imp.add_argument("path", type=Path)
+    imp = actions.add_parser(
+        "import", help="install a local model file, or every known model in a folder, after checking its SHA-256 (offline)"
+    )
+    imp.add_argument("path", type=Path, help="a model file, or a folder holding model files")
     imp.add_argument("--name", default=None, help="manifest model the file is (default: found by hash/file name)")
-    imp.add_argument("--sha256", default=None, help="expected SHA-256 when the manifest has none")
+    imp.add_argument("--sha256", default=None, help="expected SHA-256 when the manifest has none (one file only)")
     imp.set_defaults(func=import_command)
     actions.add_parser("verify", help="check installed models against their SHA-256").set_defaults(
         func=verify_command
@@ -56,12 +67,13 @@ def _manager(args: argparse.Namespace, config: CamwatchConfig | None) -> ModelMa
 
 def configured_models(config: CamwatchConfig | None) -> list[str]:
     """The manifest models a configuration runs: its detector, and the face models when faces are on."""
-    detector = config.detector if config else DetectorConfig()
-    faces = config.faces if config else FacesConfig()
-    names = [] if detector.model_path else [detector.model]
-    if faces.enabled:
-        names += [faces.model, faces.face_camera_model]
-    return list(dict.fromkeys(names))
+    return models_in_use(config.detector if config else DetectorConfig(), config.faces if config else FacesConfig())
+
+
+def _still_missing(manager: ModelManager, config: CamwatchConfig | None) -> str:
+    """One line saying whether the configuration has every model it uses."""
+    missing = missing_files(manager, configured_models(config))
+    return missing_message(manager, missing) if missing else "every model the configuration uses is installed"
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -90,29 +102,63 @@ def pull_command(args: argparse.Namespace) -> int:
     names = [args.name] if args.name else configured_models(config)
     if args.url and len(names) != 1:
         raise CliError("--url needs a model NAME")
-    for name in names:
+    failed = []
+    for name in names:  # every model is tried: one message then names every file still missing
+        manager.get(name)  # an unknown name is an error at once
         print(f"pulling {name} …", file=sys.stderr)
-        path = manager.pull(
-            name, edgetpu=args.edgetpu, sha256=args.sha256, url=args.url, retries=args.retries, progress=sys.stderr
-        )
+        try:
+            path = manager.pull(
+                name, edgetpu=args.edgetpu, sha256=args.sha256, url=args.url, retries=args.retries, progress=sys.stderr
+            )
+        except ModelError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            failed.append(name)
+            continue
         print(f"{name}: verified and installed at {path}")
+    if failed:
+        missing = missing_files(manager, failed)
+        if args.edgetpu or not missing:
+            raise CliError(f"not installed: {', '.join(failed)} (see above)")
+        raise CliError(missing_message(manager, missing))
     return 0
 
 
 def import_command(args: argparse.Namespace) -> int:
-    manager = _manager(args, None if args.data_dir else _config(args))
+    config = None if args.data_dir else _config(args)
+    manager = _manager(args, config)
+    if args.path.is_dir():
+        if args.name or args.sha256:
+            raise CliError("--name and --sha256 apply to one file; give the file instead of the folder")
+        return _import_folder(manager, args.path, config)
+    if not args.path.exists():
+        raise CliError(f"no such file or folder: {args.path}")
     path = manager.import_file(args.path, name=args.name, sha256=args.sha256)
     print(f"imported {args.path} → {path} (SHA-256 verified)")
     return 0
 
 
+def _import_folder(manager: ModelManager, folder: Path, config: CamwatchConfig | None) -> int:
+    rows = import_folder(manager, folder)
+    if not rows:
+        raise CliError(f"no model file (*{MODEL_SUFFIX}) in {folder}")
+    print(f"models directory: {manager.directory}")
+    print_table([{"file": r.file, "model": r.model or "-", "result": r.result + (f": {r.reason}" if r.reason else "")}
+                 for r in rows])
+    imported = sum(r.result == IMPORTED for r in rows)
+    print(f"{imported} imported (SHA-256 verified); {_still_missing(manager, config)}")
+    return 1 if any(r.result == REFUSED for r in rows) else 0
+
+
 def verify_command(args: argparse.Namespace) -> int:
-    manager = _manager(args, None if args.data_dir else _config(args))
+    config = None if args.data_dir else _config(args)
+    manager = _manager(args, config)
     rows = manager.verify()
     print(f"models directory: {manager.directory}")
     print_table(rows)
+    missing = missing_files(manager, configured_models(config))
+    if missing:
+        print(missing_message(manager, missing), file=sys.stderr)
     bad = [r for r in rows if r["status"] == "mismatch"]
     if bad:
         print(f"{len(bad)} model file(s) do not match their SHA-256: run `camwatch models pull NAME` again", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if bad or missing else 0

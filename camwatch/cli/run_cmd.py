@@ -6,8 +6,12 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from camwatch.cli.common import CliError, add_config_argument, load
+from camwatch.cli.common import CliError, add_config_argument, data_dir_for, load
+from camwatch.config import CamwatchConfig
 from camwatch.datafiles import DataFileError, data_file_error, keep_data_private
+from camwatch.detectors.base import ModelError as DetectorModelError
+from camwatch.model_install import missing_files, missing_message, models_in_use
+from camwatch.models import ModelError, ModelManager
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +35,8 @@ def run_command(args: argparse.Namespace) -> int:
         )
     except PermissionError as exc:  # e.g. the data dir itself cannot be created
         raise _permission_error(exc) from None
+    except DetectorModelError as exc:
+        raise _every_missing_model(config, exc) from None
     keep_data_private(app.data_dir)
     try:
         return app.run_forever()
@@ -43,6 +49,19 @@ def run_command(args: argparse.Namespace) -> int:
         if isinstance(exc, PermissionError):
             raise _permission_error(exc) from None
         raise
+
+
+def _every_missing_model(config: CamwatchConfig, exc: Exception) -> Exception:
+    """A missing detector model: the error names every missing file the configuration needs
+    (the face models too), so an offline install is one folder, not one error per file."""
+    try:
+        manager = ModelManager(data_dir_for(config))
+        missing = missing_files(manager, models_in_use(config.detector, config.faces))
+    except ModelError:
+        return exc
+    if config.detector.model_path is not None or config.detector.model not in {m.model for m in missing}:
+        return exc
+    return ModelError(missing_message(manager, missing))
 
 
 def _permission_error(exc: PermissionError) -> DataFileError:

@@ -14,6 +14,11 @@ Tables::
            Event field; lists and attributes as JSON text; booleans as 0/1)
     snapshots(event_id, kind, bytes, mtime)   -- which snapshot files exist, and their size
     camera_state(camera PK, state JSON, updated)
+    event_story(event_id, time, what, detail, score)  -- the moments of each event, as they arrived
+
+Each message's moments (entered a zone, face seen, …) are found by comparing it with the
+row it replaces, in the same transaction (:mod:`camwatch.events.story`). ``review`` reads
+them and keeps what the owner has seen (:mod:`camwatch.events.review`).
 """
 
 from __future__ import annotations
@@ -31,8 +36,17 @@ from typing import Any
 from camwatch.const import TOPIC_EVENT
 from camwatch.datafiles import DataFileError, data_file_error, open_database
 from camwatch.events.model import Event, EventMessage
+from camwatch.events.review import EventReview, add_moments
 from camwatch.events.snapshots import SNAPSHOT_KINDS, SnapshotWriter, event_id_of, is_valid_event_id
-from camwatch.events.store_schema import SCHEMA, SCHEMA_VERSION, add_new_columns, from_row, to_row
+from camwatch.events.store_schema import (
+    SCHEMA,
+    add_new_columns,
+    from_row,
+    migrate,
+    to_row,
+    where_clause,
+)
+from camwatch.events.story import ENDED, Moment, moments
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,14 +90,15 @@ class EventStore:
             self._conn.execute("PRAGMA wal_autocheckpoint=100")
             self._conn.execute("PRAGMA journal_size_limit=1048576")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(SCHEMA)
             with self._conn:
-                self._conn.executescript(SCHEMA)
-                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                migrate(self._conn, time.time())
                 add_new_columns(self._conn)
         except DataFileError as exc:
             raise StoreError(str(exc), self.db_path) from None
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(str(data_file_error(self.db_path, exc, "the event database")), self.db_path) from None
+        self.review = EventReview(self._conn, self._lock)
 
     # ------------------------------------------------------------------ writing
     def handle(self, topic: str, payload: Any) -> None:
@@ -101,6 +116,11 @@ class EventStore:
                 _LOGGER.error("event database unwritable for too long: dropping event %s", lost)
             self._flush_pending()
 
+    def pending_ids(self) -> set[str]:
+        """Events with a message kept in memory, not yet written (a full disk)."""
+        with self._lock:
+            return set(self._pending)
+
     def retry_pending(self) -> int:
         """Write messages a failed write kept in memory; returns how many are still pending."""
         with self._lock:
@@ -112,7 +132,7 @@ class EventStore:
             event_id, message = next(iter(self._pending.items()))
             try:
                 with self._conn:
-                    self._upsert(message.event)
+                    self._write(message)
             except sqlite3.Error as exc:
                 self._write_failed(exc, len(self._pending))
                 return
@@ -132,6 +152,13 @@ class EventStore:
                 self.on_full()
             except Exception:
                 _LOGGER.exception("store on_full callback failed")
+
+    def _write(self, message: EventMessage) -> None:
+        """The event's row and the moments since the row it replaces (one transaction)."""
+        event = message.event
+        before = self._conn.execute("SELECT * FROM events WHERE id=?", (event.id,)).fetchone()
+        self._upsert(event)
+        add_moments(self._conn, event.id, moments(from_row(before) if before else None, message.type, event))
 
     def _upsert(self, event: Event) -> None:
         row = to_row(event)
@@ -216,6 +243,8 @@ class EventStore:
             )
             marks = ",".join("?" * len(ids))
             rows = self._conn.execute(f"SELECT * FROM events WHERE id IN ({marks})", ids).fetchall()
+            for row in rows:
+                add_moments(self._conn, row["id"], [Moment(row["end_time"], ENDED, reason)])
         by_id = {row["id"]: from_row(row) for row in rows}
         _LOGGER.info("closed %d event(s) left open (%s)", len(ids), reason)
         return [by_id[i] for i in ids if i in by_id]
@@ -270,34 +299,10 @@ class EventStore:
         order: str = "desc",
     ) -> tuple[list[Event], int]:
         """Events matching every given filter (start_time in [after, before)), newest first by default."""
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (("camera", camera), ("label", label)):
-            if value is None:
-                continue
-            values = [value] if isinstance(value, str) else list(value)
-            where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
-            args += values
-        for column, value in (("sub_label", sub_label), ("kind", kind), ("subtype", subtype)):
-            if value is not None:
-                where.append(f"{column}=?")
-                args.append(value)
-        for column, flag in (("has_face", has_face), ("keep", keep)):
-            if flag is not None:
-                where.append(f"{column}=?")
-                args.append(int(bool(flag)))
-        if zone is not None:
-            where.append("EXISTS (SELECT 1 FROM json_each(events.zones_entered) WHERE value=?)")
-            args.append(zone)
-        if after is not None:
-            where.append("start_time>=?")
-            args.append(float(after))
-        if before is not None:
-            where.append("start_time<?")
-            args.append(float(before))
+        clause, args = where_clause(camera=camera, label=label, zone=zone, after=after, before=before,
+                                    has_face=has_face, sub_label=sub_label, kind=kind, subtype=subtype, keep=keep)
         if order not in ("asc", "desc"):
             raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
         limit = max(0, min(int(limit), 1000))
         offset = max(0, int(offset))
         with self._lock:

@@ -1,7 +1,12 @@
 """The event database's tables and the Event <-> row conversion (used by EventStore).
 
 Lists and dicts are stored as JSON text, booleans as 0/1. Fields added to Event later
-become columns automatically (``add_new_columns``).
+become columns automatically (``add_new_columns``); ``migrate`` brings a database written
+by an older camwatch to ``SCHEMA_VERSION`` (``PRAGMA user_version``):
+
+2. ``events.seen_at`` (when the owner first looked at the event; NULL: not yet) and the
+   ``event_story`` table (the moments of each event). Events already stored count as seen:
+   the owner is not handed a backlog of years at the upgrade.
 """
 
 from __future__ import annotations
@@ -9,13 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from camwatch.events.model import Event
 
 _LOGGER = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _JSON_FIELDS = ("box", "frame_size", "zones_entered", "current_zones", "attributes")
 _BOOL_FIELDS = ("stationary", "has_snapshot", "has_face", "alerted", "keep")
 FIELDS = tuple(Event.__dataclass_fields__)
@@ -49,7 +55,8 @@ CREATE TABLE IF NOT EXISTS events (
     description TEXT,
     alerted INTEGER NOT NULL DEFAULT 1,
     keep INTEGER NOT NULL DEFAULT 0,
-    attributes TEXT NOT NULL DEFAULT '{}'
+    attributes TEXT NOT NULL DEFAULT '{}',
+    seen_at REAL
 );
 CREATE INDEX IF NOT EXISTS events_start ON events(start_time);
 CREATE INDEX IF NOT EXISTS events_camera_start ON events(camera, start_time);
@@ -68,7 +75,30 @@ CREATE TABLE IF NOT EXISTS camera_state (
     state TEXT NOT NULL,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS event_story (
+    event_id TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    time REAL,
+    what TEXT NOT NULL,
+    detail TEXT,
+    score REAL
+);
+CREATE INDEX IF NOT EXISTS event_story_event ON event_story(event_id);
 """
+#: After ``migrate``: an index on a column an older database gets only there.
+UNSEEN_INDEX = "CREATE INDEX IF NOT EXISTS events_unseen ON events(start_time) WHERE seen_at IS NULL"
+
+
+def migrate(conn: sqlite3.Connection, now: float) -> None:
+    """Bring a database of an older schema version up to ``SCHEMA_VERSION`` (in the caller's transaction)."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    have = {r[1] for r in conn.execute("PRAGMA table_info(events)").fetchall()}
+    if "seen_at" not in have:
+        conn.execute("ALTER TABLE events ADD COLUMN seen_at REAL")
+    if 0 < version < 2:
+        marked = conn.execute("UPDATE events SET seen_at=? WHERE seen_at IS NULL", (now,)).rowcount
+        _LOGGER.info("event database upgraded to version 2: %d stored event(s) count as seen", marked)
+    conn.execute(UNSEEN_INDEX)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def add_new_columns(conn: sqlite3.Connection) -> None:
@@ -78,6 +108,48 @@ def add_new_columns(conn: sqlite3.Connection) -> None:
         if name not in have:
             conn.execute(f'ALTER TABLE events ADD COLUMN "{name}"')
             _LOGGER.info("event database: added column %s", name)
+
+
+def where_clause(
+    *,
+    camera: str | Sequence[str] | None,
+    label: str | Sequence[str] | None,
+    zone: str | None,
+    after: float | None,
+    before: float | None,
+    has_face: bool | None,
+    sub_label: str | None,
+    kind: str | None,
+    subtype: str | None,
+    keep: bool | None,
+) -> tuple[str, list[Any]]:
+    """The ``WHERE`` of an event query (every given filter; start_time in [after, before)) and its arguments."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("camera", camera), ("label", label)):
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else list(value)
+        where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+        args += values
+    for column, value in (("sub_label", sub_label), ("kind", kind), ("subtype", subtype)):
+        if value is not None:
+            where.append(f"{column}=?")
+            args.append(value)
+    for column, flag in (("has_face", has_face), ("keep", keep)):
+        if flag is not None:
+            where.append(f"{column}=?")
+            args.append(int(bool(flag)))
+    if zone is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(events.zones_entered) WHERE value=?)")
+        args.append(zone)
+    if after is not None:
+        where.append("start_time>=?")
+        args.append(float(after))
+    if before is not None:
+        where.append("start_time<?")
+        args.append(float(before))
+    return (f"WHERE {' AND '.join(where)}" if where else ""), args
 
 
 def to_row(event: Event) -> dict[str, Any]:

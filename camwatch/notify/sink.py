@@ -5,7 +5,11 @@ text, and with the opt-in the snapshot's bytes. Each destination has its own que
 thread that sends, retries with a doubling delay and reports; so a slow or dead service
 delays only its own messages, never a camera or another destination. The counters and the
 last failure of every destination are in ``RuntimeState.notify`` (System page,
-``/api/stats``); a message given up on is also a line in the recent errors.
+``/api/stats``) and, with a data directory, kept across restarts
+(:mod:`camwatch.notify.counters`); a message given up on is also a line in the recent errors.
+
+A message links to its event's page when the page's address is known: ``notify.web_url``,
+else ``mqtt.web_url`` (the same address, given for Home Assistant).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from camwatch.config.root import CamwatchConfig
 from camwatch.const import TOPIC_EVENT
 from camwatch.events.model import EventMessage
 from camwatch.events.snapshots import snapshot_path
+from camwatch.notify import counters
 from camwatch.notify.message import Text, event_text, recognised_text
 from camwatch.notify.rules import DestinationRules
 from camwatch.notify.sender import SendResult, describe_url, send
@@ -48,7 +53,7 @@ class DestinationWorker:
 
     def __init__(
         self, name: str, destination: NotifyDestination, settings: NotifyConfig, state: RuntimeState,
-        sender: Sender = send,
+        sender: Sender = send, counters_file: Path | None = None,
     ) -> None:
         self.name = name
         self.destination = destination
@@ -60,10 +65,10 @@ class DestinationWorker:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._busy = False
+        self._counters_file = counters_file
         self._status: dict[str, Any] = {
             "service": describe_url(destination.url.get_secret_value()), "enabled": destination.enabled,
-            "state": "idle", "sent": 0, "failed": 0, "retries": 0, "held_back": 0, "dropped": 0, "queued": 0,
-            "last_sent": None, "last_error": None, "last_error_time": None,
+            "queued": 0, **counters.load(counters_file, name),
         }  # fmt: skip
         self._publish()
         self._thread = threading.Thread(target=self._run, name=f"notify-{name}", daemon=True)
@@ -71,9 +76,8 @@ class DestinationWorker:
 
     # ------------------------------------------------------------- status
     def _publish(self, **changes: Any) -> None:
-        self._status.update(changes)
-        self._status["queued"] = len(self._queue) + (1 if self._busy else 0)
-        self.state.notify[self.name] = dict(self._status)  # readers copy a finished dict
+        changes["queued"] = len(self._queue) + (1 if self._busy else 0)
+        counters.publish(self.state, self._counters_file, self.name, self._status, **changes)
 
     def count(self, key: str) -> None:
         with self._cond:
@@ -82,11 +86,12 @@ class DestinationWorker:
     # -------------------------------------------------------------- queue
     def put(self, job: Job) -> None:
         with self._cond:
+            dropped = self._status["dropped"]
             if len(self._queue) == self._queue.maxlen:
-                self._status["dropped"] += 1
+                dropped += 1
                 _LOGGER.warning("notifications to %s are not getting through; dropping the oldest", self.name)
             self._queue.append(job)
-            self._publish()
+            self._publish(dropped=dropped)
             self._cond.notify()
 
     def idle(self) -> bool:
@@ -128,10 +133,10 @@ class DestinationWorker:
             result = self.sender(url, job.text, job.attachment)
             if result.ok:
                 with self._cond:
-                    self._publish(state="ok", sent=self._status["sent"] + 1, last_sent=time.time())
+                    self._publish(sent=self._status["sent"] + 1, last_sent=time.time())
                 return
             with self._cond:
-                self._publish(state="failing", last_error=result.error, last_error_time=time.time())
+                self._publish(last_error=result.error, last_error_time=time.time())
             if attempt == attempts or self._stop.wait(min(delay, MAX_RETRY_DELAY)):
                 break
             delay *= 2
@@ -147,14 +152,20 @@ class DestinationWorker:
 class NotifySink:
     """Bus sink (topic ``event``); ``reload`` applies a new config without a restart."""
 
-    def __init__(self, config: CamwatchConfig, state: RuntimeState, snapshots: Path, sender: Sender = send) -> None:
+    def __init__(
+        self, config: CamwatchConfig, state: RuntimeState, snapshots: Path, sender: Sender = send,
+        data_dir: Path | None = None,
+    ) -> None:
+        """``data_dir``: where the counters are kept across restarts (None: in memory only)."""
         self.state = state
         self.snapshots = Path(snapshots)
         self.sender = sender
+        self.counters_file = counters.counters_path(data_dir) if data_dir is not None else None
         self._lock = threading.Lock()
         self._workers: dict[str, DestinationWorker] = {}
         self._settings: NotifyConfig | None = None
         self._names: dict[str, str] = {}
+        self._web_url: str | None = None
         self.reload(config)
 
     # --------------------------------------------------------------- config
@@ -163,6 +174,7 @@ class NotifySink:
         settings = config.notify
         with self._lock:
             self._names = {name: cam.name or name for name, cam in config.cameras.items()}
+            self._web_url = event_link_base(config)
             same_settings = self._settings is not None and _shared(self._settings) == _shared(settings)
             self._settings = settings
             for name in list(self._workers):
@@ -171,9 +183,12 @@ class NotifySink:
                     worker.stop(0.5)
                     del self._workers[name]
                     self.state.notify.pop(name, None)
+                    if name not in settings.destinations:
+                        counters.forget(self.counters_file, name)
             for name, destination in settings.destinations.items():
                 if name not in self._workers:
-                    self._workers[name] = DestinationWorker(name, destination, settings, self.state, self.sender)
+                    self._workers[name] = DestinationWorker(name, destination, settings, self.state, self.sender,
+                                                            self.counters_file)
         if settings.destinations:
             _LOGGER.info("notifications: %d destination(s)", len(settings.destinations))
 
@@ -186,6 +201,7 @@ class NotifySink:
             workers = list(self._workers.values())
             settings = self._settings
             names = self._names
+            web_url = self._web_url
         if settings is None:
             return
         event = payload.event
@@ -199,10 +215,10 @@ class NotifySink:
                     worker.count("held_back")
                     continue
                 if decision.kind == "recognised":
-                    worker.put(Job(recognised_text(event, camera, settings.web_url), None, event.id))
+                    worker.put(Job(recognised_text(event, camera, web_url), None, event.id))
                     continue
                 attachment = self._snapshot(event.id) if worker.destination.attach_snapshot and event.has_snapshot else None
-                text = event_text(event, camera, settings.web_url, decision.held_back)
+                text = event_text(event, camera, web_url, decision.held_back)
                 worker.put(Job(text, attachment, event.id))
             except Exception:  # one destination's problem must not stop the others
                 _LOGGER.exception("notification to %s could not be prepared", worker.name)
@@ -234,6 +250,11 @@ class NotifySink:
             self._workers.clear()
         for worker in workers:
             worker.stop(1.0)
+
+
+def event_link_base(config: CamwatchConfig) -> str | None:
+    """The web page's address messages link to: ``notify.web_url``, else ``mqtt.web_url``."""
+    return config.notify.web_url or config.mqtt.web_url
 
 
 def _shared(settings: NotifyConfig) -> tuple[Any, ...]:

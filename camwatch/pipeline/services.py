@@ -30,8 +30,8 @@ from camwatch.events.store import EventStore
 from camwatch.faces.embedder import FaceEmbedder, load_embedder
 from camwatch.faces.enrol import FaceFinder
 from camwatch.faces.gallery import FaceGallery
-from camwatch.faces.stage import resolve_model
-from camwatch.models import ModelError
+from camwatch.model_install import require
+from camwatch.models import ModelError, ModelManager
 from camwatch.paths import database_path, snapshots_dir
 from camwatch.pipeline.shared_detector import SharedDetector
 from camwatch.state import RuntimeState
@@ -141,7 +141,7 @@ def _faces(config: CamwatchConfig, data_dir: Path, state: RuntimeState) -> FaceS
     if not faces.enabled:
         return None
     try:
-        models = [resolve_model(data_dir, faces.model), resolve_model(data_dir, faces.face_camera_model)]
+        models = require(ModelManager(data_dir), [faces.model, faces.face_camera_model])  # names every missing file
     except ModelError as exc:
         _LOGGER.warning("face alerts off: %s", exc)
         state.add_error("faces", f"face alerts off: {exc}")

@@ -16,6 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from camwatch.config import CamwatchConfig
+from camwatch.config.detector import DetectorConfig
+from camwatch.config.faces import FacesConfig
+from camwatch.model_install import IMPORT_FOLDER, PULL_ALL, missing_files
+from camwatch.models import ModelError, ModelManager
 from camwatch.service import edgetpu
 from camwatch.service.report import CheckResult, fail, ok, warn
 
@@ -165,9 +169,6 @@ def edgetpu_in_use(device: str) -> bool:
 def check_models(config: CamwatchConfig | None, data_dir: Path, want_edgetpu: bool) -> tuple[list[CheckResult], Path | None]:
     """The configured detector model (and its Edge TPU build when a TPU is used) and any
     other installed model against models/manifest.yml. Returns the CPU model file too."""
-    from camwatch.config.detector import DetectorConfig
-    from camwatch.models import ModelError, ModelManager
-
     detector = config.detector if config else DetectorConfig()
     results: list[CheckResult] = []
     if detector.model_path is not None:
@@ -183,13 +184,14 @@ def check_models(config: CamwatchConfig | None, data_dir: Path, want_edgetpu: bo
     except ModelError as exc:
         return [fail("model", str(exc), "fix detector.model (see `camwatch models list`)")], None
     pull = f"camwatch models pull {entry.name}"
+    offline = f"{pull} (offline: {IMPORT_FOLDER})"
     status = manager.status(entry.name)
     path = manager.path(entry.name)
     check = "model"
     if status == "ok":
         results.append(ok(check, f"{entry.name}: {path} (SHA-256 verified)"))
     elif status == "missing":
-        results.append(fail(check, f"{entry.name}: {path} is missing", pull))
+        results.append(fail(check, f"{entry.name}: {path} is missing", offline))
     elif status == "mismatch":
         results.append(fail(check, f"{entry.name}: {path} does not match its SHA-256 (corrupt or replaced)", pull))
     else:
@@ -206,7 +208,23 @@ def check_models(config: CamwatchConfig | None, data_dir: Path, want_edgetpu: bo
     for row in manager.verify():
         if row["name"] != entry.name and row["status"] == "mismatch":
             results.append(fail("model", f"{row['name']}: {row['file']} does not match its SHA-256", f"camwatch models pull {row['name']}"))
+    results += check_face_models(manager, config.faces if config else FacesConfig())
     return results, (path if status in {"ok", "unverified"} else None)
+
+
+def check_face_models(manager: ModelManager, faces: FacesConfig) -> list[CheckResult]:
+    """Both BlazeFace models when faces are on; every missing file in one row (face alerts
+    stay off without them, the cameras run)."""
+    if not faces.enabled:
+        return []
+    try:
+        missing = missing_files(manager, [faces.model, faces.face_camera_model])
+    except ModelError as exc:
+        return [fail("face models", str(exc), "fix faces.model / faces.face_camera_model (see `camwatch models list`)")]
+    if not missing:
+        return [ok("face models", f"{faces.model}, {faces.face_camera_model} installed")]
+    files = ", ".join(f"{m.file} ({m.model})" for m in missing)
+    return [warn("face models", f"face alerts stay off: missing {files}", f"{PULL_ALL} (offline: {IMPORT_FOLDER})")]
 
 
 # -------------------------------------------------------------- disk space

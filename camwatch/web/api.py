@@ -1,4 +1,5 @@
-"""The JSON REST API under ``/api/``: events, snapshots, cameras, zones, control, stats, tokens."""
+"""The JSON REST API under ``/api/``: events (with their story and what the owner has seen),
+snapshots, cameras, zones, control, stats, tokens."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from werkzeug.exceptions import BadRequest, NotFound
 from camwatch.control import ControlError
 from camwatch.events.model import Event
 from camwatch.events.snapshots import is_valid_event_id
+from camwatch.events.story import tell
 from camwatch.state import CameraStatus
 from camwatch.web.accounts import DEFAULT_SCOPE
 from camwatch.web.auth import accounts, web_context
 from camwatch.web.filters import event_query
+from camwatch.web.limits import MAX_SECONDS
+from camwatch.web.present import camera_name
 from camwatch.web.stats import system_stats
 from camwatch.web.zones import ZoneEditError, camera_zones, save_zones
 
@@ -22,8 +26,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 _DISTINCT_FIELDS = ("camera", "label", "zones", "subtype", "sub_label", "kind")
 
 
-def event_json(event: Event) -> dict[str, Any]:
+def event_json(event: Event, seen: bool | None = None) -> dict[str, Any]:
+    """The event as the API gives it; ``seen`` (whether the owner looked at it) when known."""
     data = event.to_dict()
+    data["camera_name"] = camera_name(web_context().config, event.camera)
+    if seen is not None:
+        data["seen"] = seen
     data["snapshot_url"] = url_for("api.event_snapshot", event_id=event.id) if event.has_snapshot else None
     data["thumbnail_url"] = url_for("api.event_thumbnail", event_id=event.id) if event.has_snapshot else None
     data["face_url"] = url_for("api.event_face", event_id=event.id) if event.has_face else None
@@ -38,6 +46,21 @@ def json_body() -> Any:
         return current_app.json.loads(request.get_data(cache=True))
     except ValueError as exc:  # also too deep nesting: see camwatch.web.app.JsonProvider
         raise BadRequest(f"the body is not valid JSON ({exc})") from None
+
+
+def events_json(events: list[Event]) -> list[dict[str, Any]]:
+    """Events for a list, each saying whether the owner has seen it."""
+    unseen = web_context().store.review.unseen_among(e.id for e in events)
+    return [event_json(e, e.id not in unseen) for e in events]
+
+
+def seen_event_json(event: Event) -> dict[str, Any]:
+    return events_json([event])[0]
+
+
+def story_json(event: Event) -> list[dict[str, Any]]:
+    """The event's moments with their plain words (``text``)."""
+    return [{**m.to_dict(), "text": tell(m, event.label)} for m in web_context().store.review.story(event)]
 
 
 def find_event(event_id: str) -> Event:
@@ -61,7 +84,7 @@ def camera_json(name: str) -> dict[str, Any]:
     switches = ctx.control.snapshot()["cameras"].get(name, {})
     return {
         "name": name,
-        "display_name": cam.name or name,
+        "display_name": camera_name(ctx.config, name),
         "enabled": cam.enabled,
         "status": status,
         "switches": switches,
@@ -84,7 +107,7 @@ def events() -> Any:
     """Events matching the filters, newest first, paginated."""
     query = event_query(request.args)
     found, total = web_context().store.query(**query)
-    return jsonify({"events": [event_json(e) for e in found], "total": total,
+    return jsonify({"events": events_json(found), "total": total,
                     "limit": query["limit"], "offset": query["offset"]})
 
 
@@ -95,10 +118,53 @@ def event_filters() -> Any:
     return jsonify({field: store.distinct(field) for field in _DISTINCT_FIELDS})
 
 
+@bp.get("/events/unseen")
+def unseen_events() -> Any:
+    """How many events the owner has not looked at yet."""
+    return jsonify({"unseen": web_context().store.review.unseen_count()})
+
+
+@bp.post("/events/seen")
+def mark_events_seen() -> Any:
+    """Mark every event seen, or those started up to {"until": Unix seconds}; body {} for all."""
+    body = json_body()
+    if not isinstance(body, dict) or set(body) - {"until"}:
+        raise BadRequest('the body must be {} or {"until": <Unix seconds>}')
+    until = body.get("until")
+    if "until" in body and (isinstance(until, bool) or not isinstance(until, (int, float))
+                            or not 0 <= until <= MAX_SECONDS):
+        raise BadRequest(f"until: must be a time in Unix seconds (0..{MAX_SECONDS})")
+    review = web_context().store.review
+    marked = review.mark_all_seen(until)
+    return jsonify({"marked": marked, "unseen": review.unseen_count()})
+
+
 @bp.get("/events/<event_id:event_id>")
 def event(event_id: str) -> Any:
     """One event."""
-    return jsonify(event_json(find_event(event_id)))
+    return jsonify(seen_event_json(find_event(event_id)))
+
+
+@bp.get("/events/<event_id:event_id>/story")
+def event_story(event_id: str) -> Any:
+    """What happened during the event, moment by moment (times, what, plain words)."""
+    found = find_event(event_id)
+    return jsonify({"event_id": found.id, "story": story_json(found)})
+
+
+@bp.put("/events/<event_id:event_id>/seen")
+def seen_event(event_id: str) -> Any:
+    """Mark an event seen or not: body {"seen": true|false}."""
+    body = json_body()
+    if not isinstance(body, dict) or set(body) != {"seen"} or not isinstance(body["seen"], bool):
+        raise BadRequest('the body must be {"seen": true} or {"seen": false}')
+    review = web_context().store.review
+    found = find_event(event_id)
+    if body["seen"]:
+        review.mark_seen(found.id)
+    else:
+        review.mark_unseen(found.id)
+    return jsonify(event_json(found, body["seen"]))
 
 
 @bp.delete("/events/<event_id:event_id>")
@@ -117,7 +183,7 @@ def keep_event(event_id: str) -> Any:
         raise BadRequest('the body must be {"keep": true} or {"keep": false}')
     find_event(event_id)
     web_context().store.set_keep(event_id, body["keep"])
-    return jsonify(event_json(find_event(event_id)))
+    return jsonify(seen_event_json(find_event(event_id)))
 
 
 def _snapshot(event_id: str, kind: str) -> Response:

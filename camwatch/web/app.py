@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -17,6 +17,7 @@ from camwatch.web import api, auth, cameras_api, manage_pages, metrics, notify_a
 from camwatch.web.accounts import load_secret_key
 from camwatch.web.context import WebContext
 from camwatch.web.openapi_schemas import EVENT_ID_URL_PATTERN
+from camwatch.web.present import time_element
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -104,12 +105,6 @@ def _unexpected_error(exc: Exception) -> Any:
     return render_template("error.html", code=500, name="Internal error", message="See the camwatch log."), 500
 
 
-def _format_time(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return datetime.fromtimestamp(float(value)).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _format_bytes(value: float | None) -> str:
     if value is None:
         return "—"
@@ -180,7 +175,7 @@ def create_app(ctx: WebContext) -> Flask:
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.jinja_env.filters["time"] = _format_time
+    app.jinja_env.filters["time"] = time_element  # the browser writes it in its own locale
     app.jinja_env.filters["bytes"] = _format_bytes
     app.jinja_env.filters["duration"] = _format_duration
     app.jinja_env.globals["version"] = ctx.version

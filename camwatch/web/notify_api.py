@@ -1,4 +1,5 @@
-"""Notification destinations from the web UI (``/api/notify``): list, add or edit, delete, test.
+"""Notification destinations from the web UI (``/api/notify``): list, add or edit, delete, test;
+the page address messages link to.
 
 Changes go through the config writer: ``config.yml`` keeps its comments, the result is
 validated before it is written, and the running camwatch applies it at once. An address
@@ -32,12 +33,15 @@ from camwatch.config.writer import (
     set_path,
     write_secret,
 )
+from camwatch.notify.counters import record_test
 from camwatch.notify.message import probe_text
 from camwatch.notify.sender import describe_url, send
+from camwatch.notify.sink import event_link_base
 from camwatch.web.api import json_body
 from camwatch.web.auth import web_context
 from camwatch.web.context import WebContext
-from camwatch.web.limits import MAX_ITEMS, MAX_URL_LENGTH
+from camwatch.web.limits import MAX_ITEMS, MAX_URL_LENGTH, WEB_URL
+from camwatch.web.present import camera_name
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,16 +70,24 @@ def choices(config: CamwatchConfig) -> dict[str, Any]:
         labels += [label for label in cam.objects.track if label not in labels]
         zones += [zone for zone in cam.zones if zone not in zones]
     return {
-        "cameras": [{"name": n, "display_name": c.name or n} for n, c in config.cameras.items()],
+        "cameras": [{"name": n, "display_name": camera_name(config, n)} for n in config.cameras],
         "labels": labels + [a for a in ANOMALY_LABELS if a not in labels],
         "zones": zones,
     }
+
+
+def link_json(ctx: WebContext) -> dict[str, Any]:
+    """The address messages link to, and which setting gives it."""
+    base = event_link_base(ctx.config)
+    source = "notify.web_url" if ctx.config.notify.web_url else ("mqtt.web_url" if base else None)
+    return {"web_url": base, "from": source}
 
 
 def notify_summary(ctx: WebContext) -> dict[str, Any]:
     settings = ctx.config.notify
     return {
         "writable": ctx.config_path is not None,
+        "link": link_json(ctx),
         "settings": settings.model_dump(mode="json", exclude={"destinations"}),
         "destinations": [destination_json(ctx, n, d) for n, d in settings.destinations.items()],
         "choices": choices(ctx.config),
@@ -179,6 +191,27 @@ def delete_destination(ctx: WebContext, name: str) -> CamwatchConfig:
     return config
 
 
+def save_web_url(ctx: WebContext, body: Any) -> CamwatchConfig:
+    """Set (or with null remove) ``notify.web_url``: the page address messages link to."""
+    if not isinstance(body, dict) or set(body) != {"web_url"}:
+        raise BadRequest('the body must be {"web_url": "http://…"} or {"web_url": null}')
+    url = body["web_url"]
+    if url is not None and (not isinstance(url, str) or len(url) > MAX_URL_LENGTH or not WEB_URL.fullmatch(url)):
+        raise BadRequest(f"web_url: an http:// or https:// address without spaces, at most {MAX_URL_LENGTH} "
+                         "characters (the one you open this page at)")
+
+    def change(doc: Any) -> None:
+        if url is None:
+            delete_path(doc, ["notify", "web_url"])
+        else:
+            set_path(doc, ["notify", "web_url"], url.rstrip("/"))
+
+    config = _writer(ctx).update(change)
+    _LOGGER.info("notifications link to %s", config.notify.web_url or "no page")
+    _apply(ctx, config)
+    return config
+
+
 def _write_error(exc: ConfigWriteError) -> Any:
     return jsonify({"error": str(exc), "errors": exc.errors}), exc.status
 
@@ -188,6 +221,17 @@ def _write_error(exc: ConfigWriteError) -> Any:
 def summary() -> Any:
     """Notification destinations (never their addresses), their delivery status and the choices for filters."""
     return jsonify(notify_summary(web_context()))
+
+
+@bp.put("/settings")
+def put_settings() -> Any:
+    """Set the page address messages link to: {"web_url": "http://…" or null}."""
+    ctx = web_context()
+    try:
+        save_web_url(ctx, json_body())
+    except ConfigWriteError as exc:
+        return _write_error(exc)
+    return jsonify(link_json(ctx))
 
 
 @bp.put("/destinations/<name>")
@@ -221,7 +265,8 @@ def test_destination() -> Any:
         raise BadRequest('the body must be {"name": "..."} or {"url": "..."}')
     name = body.get("name") if isinstance(body.get("name"), str) else None
     url = body.get("url").strip() if isinstance(body.get("url"), str) else ""
-    if not url:
+    saved = not url
+    if saved:
         destination = ctx.config.notify.destinations.get(name or "")
         if destination is None:
             raise NotFound(f"no destination {name!r}")
@@ -233,4 +278,6 @@ def test_destination() -> Any:
             raise BadRequest(f"url: {exc}") from None
     result = send(url, probe_text(name or "new destination"))
     _LOGGER.info("test notification to %s: %s", name or "a new destination", "sent" if result.ok else result.error)
+    if saved and name:  # a saved destination's test counts like a delivery
+        record_test(ctx.state, ctx.data_dir, name, result.ok, result.error)
     return jsonify({"ok": result.ok, "error": result.error, "service": describe_url(url)})

@@ -14,6 +14,7 @@ from flask import Flask
 
 from camwatch.web.auth import CONTROL_ENDPOINTS, CSRF_HEADER, OWNER_ONLY_ENDPOINTS, PUBLIC_ENDPOINTS
 from camwatch.web.filters import EVENT_FILTERS, MAX_LIMIT
+from camwatch.web.limits import SECONDS_PATTERN
 from camwatch.web.openapi_schemas import (
     APPRISE_FORMAT,
     CAMERA_NAME_PATTERN,
@@ -35,7 +36,7 @@ _HTML_BLUEPRINTS = ("pages.", "auth.", "manage.")
 _CREATED = {"api.token_create", "faces.create_person", "faces.enrol"}
 #: Config changes: 409 without a config file (or an entry the file does not hold), 503 when it cannot be written.
 _CONFIG_WRITES = {"api.camera_zones_put", "cameras.put_settings", "cameras.delete", "notify.put_destination",
-                  "notify.remove_destination"}
+                  "notify.remove_destination", "notify.put_settings"}
 _CONFLICT = {"faces.create_person", "faces.rename", "faces.enrol", "auth.setup", *_CONFIG_WRITES}
 _UNAVAILABLE = {"sse.stream", "cameras.test_source", *_CONFIG_WRITES}
 _THROTTLED = {"auth.login", "auth.setup", "auth.change_password"}
@@ -52,11 +53,14 @@ _ANSWERS = {
     "notify.remove_destination": "Deleted", "notify.test_destination": "NotifyTestResult",
     "cameras.get_settings": "CameraSettings", "cameras.put_settings": "CameraSettings", "cameras.delete": "Deleted",
     "cameras.test_source": "CameraTestResult", "cameras.usb_cameras": "UsbCameras",
+    "api.unseen_events": "UnseenCount", "api.mark_events_seen": "MarkedSeen", "api.event_story": "EventStory",
+    "api.seen_event": "Event", "notify.put_settings": "NotifyLink",
 }
 _JSON_BODIES = {"api.keep_event": "Keep", "api.camera_zones_put": "ZonesEdit", "api.token_create": "TokenCreate",
                 "faces.create_person": "PersonName", "faces.rename": "PersonName",
                 "notify.put_destination": "DestinationEdit", "notify.test_destination": "NotifyTest",
-                "cameras.put_settings": "CameraSettingsEdit", "cameras.test_source": "CameraTest"}
+                "cameras.put_settings": "CameraSettingsEdit", "cameras.test_source": "CameraTest",
+                "api.seen_event": "Seen", "api.mark_events_seen": "MarkSeen", "notify.put_settings": "NotifySettingsEdit"}
 _FORMS: dict[str, dict[str, Any]] = {
     "auth.login": form({"password": {"type": "string", "maxLength": 1024},
                         "next": {"type": "string", "description": "Local path to open after the login."}}),
@@ -72,6 +76,9 @@ _FORMS: dict[str, dict[str, Any]] = {
     "pages.token_create": form({"name": display_name(64), "scope": {"enum": ["read", "control", "admin"]}},
                                ["name"]),
     "pages.token_revoke": form({}),
+    "pages.events_seen": form({"until": {"anyOf": [{"type": "string", "pattern": SECONDS_PATTERN}, {"const": ""}],
+                                         "description": "Only events started up to this moment (Unix seconds): "
+                                                        "the list the owner was shown. Empty: every event."}}),
 }
 _ERROR_JSON = {"application/json": {"schema": ref("Error")}}
 _ERROR_ANY = {"text/html": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}},

@@ -26,7 +26,7 @@ from camwatch.web.camera_settings import (
     STREAM_URL,
     USB_DEVICE,
 )
-from camwatch.web.limits import MAX_ITEMS, MAX_URL_LENGTH
+from camwatch.web.limits import MAX_ITEMS, MAX_SECONDS, MAX_URL_LENGTH, WEB_URL_PATTERN
 from camwatch.web.zones import MAX_LABELS, MAX_POINTS, MAX_POLYGONS
 
 #: Event ids (camwatch.events.model.new_event_id) in URLs: a digit first, then the file-name rule.
@@ -93,7 +93,10 @@ SCHEMAS: dict[str, Any] = {
     "Event": {
         "type": "object",
         "properties": {
-            "id": STRING, "camera": STRING, "label": STRING, "kind": STRING, "start_time": NUMBER,
+            "id": STRING, "camera": STRING,
+            "camera_name": {**STRING, "description": "The camera's display name (its key when it has none)."},
+            "seen": {**BOOLEAN, "description": "Whether the owner has looked at it (lists and single events)."},
+            "label": STRING, "kind": STRING, "start_time": NUMBER,
             "end_time": nullable(NUMBER), "end_reason": nullable(STRING), "score": NUMBER, "top_score": NUMBER,
             "box": {"type": "array", "items": NUMBER}, "frame_size": {"type": "array", "items": INTEGER},
             "zones_entered": {"type": "array", "items": STRING}, "current_zones": {"type": "array", "items": STRING},
@@ -101,8 +104,34 @@ SCHEMAS: dict[str, Any] = {
             "subtype": nullable(STRING), "attributes": {"type": "object"},
             "snapshot_url": nullable(STRING), "thumbnail_url": nullable(STRING), "face_url": nullable(STRING),
         },
-        "required": ["id", "camera", "label", "start_time", "snapshot_url", "thumbnail_url", "face_url"],
+        "required": ["id", "camera", "camera_name", "label", "start_time", "snapshot_url", "thumbnail_url",
+                     "face_url"],
     },
+    "EventStory": {
+        "type": "object",
+        "properties": {"event_id": STRING, "story": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "time": nullable(NUMBER),
+                "what": {"enum": ["appeared", "confirmed", "started", "entered", "left_zone", "stood_still", "moved",
+                                  "face", "named", "picture", "ended"]},
+                "detail": nullable(STRING), "score": nullable(NUMBER),
+                "text": {**STRING, "description": "The moment in plain words (Entered porch)."},
+            },
+            "required": ["time", "what", "detail", "score", "text"]}}},
+        "required": ["event_id", "story"],
+    },
+    "Seen": {"type": "object", "properties": {"seen": BOOLEAN}, "required": ["seen"], "additionalProperties": False},
+    "MarkSeen": {
+        "type": "object",
+        "properties": {"until": {"type": "number", "minimum": 0, "maximum": MAX_SECONDS,
+                                 "description": "Only events started up to this moment (Unix seconds): those "
+                                                "the owner was shown. Left out: every event."}},
+        "additionalProperties": False,
+    },
+    "MarkedSeen": {"type": "object", "properties": {"marked": INTEGER, "unseen": INTEGER},
+                   "required": ["marked", "unseen"]},
+    "UnseenCount": {"type": "object", "properties": {"unseen": INTEGER}, "required": ["unseen"]},
     "EventList": {
         "type": "object",
         "properties": {"events": {"type": "array", "items": ref("Event")}, "total": INTEGER,
@@ -274,9 +303,22 @@ SCHEMAS.update({
     },
     "NotifySummary": {
         "type": "object",
-        "properties": {"writable": BOOLEAN, "settings": {"type": "object"},
+        "properties": {"writable": BOOLEAN, "link": ref("NotifyLink"), "settings": {"type": "object"},
                        "destinations": {"type": "array", "items": ref("Destination")}, "choices": {"type": "object"}},
-        "required": ["writable", "settings", "destinations", "choices"],
+        "required": ["writable", "link", "settings", "destinations", "choices"],
+    },
+    "NotifyLink": {
+        "type": "object",
+        "properties": {"web_url": nullable(STRING),
+                       "from": nullable({"enum": ["notify.web_url", "mqtt.web_url"]})},
+        "required": ["web_url", "from"],
+    },
+    "NotifySettingsEdit": {
+        "type": "object",
+        "properties": {"web_url": nullable({"type": "string", "pattern": WEB_URL_PATTERN, "maxLength": MAX_URL_LENGTH,
+                                            "description": "The address this page is opened at; null: no link."})},
+        "required": ["web_url"],
+        "additionalProperties": False,
     },
     "DestinationEdit": {
         "type": "object",

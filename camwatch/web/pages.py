@@ -1,8 +1,15 @@
-"""The HTML pages: dashboard, events, event, zones editor, system, API tokens."""
+"""The HTML pages: dashboard, events, event, zones editor, system, API tokens.
+
+Every page names cameras, events and times through :mod:`camwatch.web.present` (template
+globals registered here). Opening an event's page marks it seen.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,17 +17,62 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.exceptions import BadRequest
 
 from camwatch.anomaly.schedule import ArmSchedule
+from camwatch.config import CamwatchConfig
 from camwatch.events.snapshots import is_valid_event_id
+from camwatch.web import present
 from camwatch.web.accounts import DEFAULT_SCOPE
-from camwatch.web.api import camera_json, event_json
+from camwatch.web.api import camera_json, events_json, story_json
 from camwatch.web.auth import accounts, web_context
 from camwatch.web.filters import event_query, parse_int
+from camwatch.web.limits import SECONDS
 from camwatch.web.stats import system_stats
+
+_LOGGER = logging.getLogger(__name__)
 
 bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 24
 MAX_PAGE = 10**6  # far beyond any store; keeps the offset a small integer
+
+
+@bp.app_template_global()
+def camera_name(camera: str) -> str:
+    return present.camera_name(web_context().config, camera)
+
+
+@bp.app_template_global()
+def unseen_count() -> int:
+    """Events the owner has not seen (0 when the database cannot say: every page must still show)."""
+    try:
+        return web_context().store.review.unseen_count()
+    except sqlite3.Error as exc:
+        _LOGGER.warning("cannot count the unseen events: %s", exc)
+        return 0
+
+
+@bp.app_template_global()
+def disarm_effects() -> dict[str, list[str]]:
+    """What the Armed switch turns off, and what carries on, for the confirmation."""
+    return disarm_summary(web_context().config)
+
+
+for _helper in (present.event_title, present.face_words, present.words):
+    bp.add_app_template_global(_helper)
+bp.add_app_template_filter(present.clock_element, "clock")
+
+
+def disarm_summary(config: CamwatchConfig) -> dict[str, list[str]]:
+    destinations = {n: d for n, d in config.notify.destinations.items() if d.enabled}
+    armed_only = [n for n, d in destinations.items() if d.only_armed]
+    always = [n for n, d in destinations.items() if not d.only_armed]
+    stops = [f"Messages to {', '.join(armed_only)}" if armed_only else "No message destination waits for "
+             "the alarm (none is set to “only when armed”)"]
+    if config.mqtt.enabled:
+        stops.append("Alerts to Home Assistant over MQTT (its alert entities stay quiet)")
+    goes_on = ["Cameras, detection, events and snapshots: everything is still recorded"]
+    if always:
+        goes_on.append(f"Messages to {', '.join(always)} (set to send armed or not)")
+    return {"stops": stops, "goes_on": goes_on}
 
 
 @bp.get("/")
@@ -57,24 +109,41 @@ def events() -> Any:
 
     store = ctx.store
     options = {
-        "camera": list(ctx.config.cameras),
+        "camera": [(c, present.camera_name(ctx.config, c)) for c in ctx.config.cameras],
         "label": store.distinct("label"),
         "zones": store.distinct("zones"),
         "subtype": store.distinct("subtype"),
     }
     return render_template(
-        "events.html", events=[event_json(e) for e in found], total=total, page=page, pages=pages,
-        page_url=page_url, args=request.args, options=options, error=error,
+        "events.html", events=events_json(found), total=total, page=page, pages=pages,
+        page_url=page_url, args=request.args, options=options, error=error, shown_at=time.time(),
     ), (400 if error else 200)
 
 
-@bp.get("/events/<event_id>")
+@bp.post("/events/seen")
+def events_seen() -> Any:
+    """Mark all seen: every event that started before the list was shown (``until``)."""
+    text = request.form.get("until", "")
+    if text and not SECONDS.fullmatch(text):
+        abort(400, "until: must be a time in Unix seconds.")
+    until = float(text) if text else None
+    marked = web_context().store.review.mark_all_seen(until)
+    flash(f"{marked} event{'s' if marked != 1 else ''} marked seen." if marked else "Nothing new to mark.")
+    return redirect(url_for("pages.events"))
+
+
+@bp.get("/events/<event_id:event_id>")  # an id starts with a digit: /events/seen is not one
 def event(event_id: str) -> Any:
-    """One event: snapshot, zones, scores; delete and keep."""
-    found = web_context().store.get(event_id) if is_valid_event_id(event_id) else None
+    """One event: its story, snapshot (with or without boxes), face; delete and keep. Marks it seen."""
+    store = web_context().store
+    found = store.get(event_id) if is_valid_event_id(event_id) else None
     if found is None:
         abort(404, f"No event {event_id}.")
-    return render_template("event.html", event=event_json(found))
+    try:
+        store.review.mark_seen(found.id)
+    except sqlite3.Error as exc:  # a full or read-only disk: the event is still shown
+        _LOGGER.warning("cannot mark event %s seen: %s", found.id, exc)
+    return render_template("event.html", event=events_json([found])[0], story=story_json(found))
 
 
 @bp.post("/events/<event_id>/delete")

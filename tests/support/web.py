@@ -104,13 +104,17 @@ def set_still(ctx: WebContext, camera: str, frame_bgr: np.ndarray, box: Any = No
     ctx.state.set_still(camera, jpeg.tobytes(), time.time())
 
 
-def write_clip_config(root: Path, clips: dict[str, Path], web_port: int | None = None, **extra: Any) -> Path:
-    """root/config.yml: one file camera per clip (played as fast as the pipeline takes it), the shared SSD."""
+def write_clip_config(root: Path, clips: dict[str, Path], web_port: int | None = None,
+                      camera_settings: dict[str, dict[str, Any]] | None = None, **extra: Any) -> Path:
+    """root/config.yml: one file camera per clip (played as fast as the pipeline takes it), the shared SSD;
+    ``camera_settings``: more settings of a camera (its display name, zones...)."""
     from tests.conftest import SSD_MODEL
 
+    more = camera_settings or {}
     raw: dict[str, Any] = {
         "detector": {"model_path": str(SSD_MODEL)},
-        "cameras": {name: {"url": str(clip), "source": {"realtime": False}} for name, clip in clips.items()},
+        "cameras": {name: {"url": str(clip), "source": {"realtime": False}, **more.get(name, {})}
+                    for name, clip in clips.items()},
         "web": {"enabled": web_port is not None, "host": "127.0.0.1", "port": web_port or 5080},
         **extra,
     }
@@ -130,7 +134,8 @@ def import_face_models(data_dir: Path) -> None:
 
 
 def run_clips(
-    root: Path, clips: dict[str, Path], web_port: int | None = None, timeout: float = 240, **extra: Any
+    root: Path, clips: dict[str, Path], web_port: int | None = None, timeout: float = 240,
+    camera_settings: dict[str, dict[str, Any]] | None = None, **extra: Any,
 ) -> Any:
     """A real Camwatch (faces on, no MQTT) that has processed every clip; still running, web UI on ``web_port``.
 
@@ -139,7 +144,7 @@ def run_clips(
     from camwatch.app import Camwatch
     from camwatch.config import load_config
 
-    config_path = write_clip_config(root, clips, web_port, **extra)
+    config_path = write_clip_config(root, clips, web_port, camera_settings, **extra)
     data_dir = root / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     import_face_models(data_dir)

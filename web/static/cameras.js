@@ -48,7 +48,7 @@
     var made = camwatch.settingsCard({ "class": "card camera-settings", "data-camera": cam.name }, cam.display_name,
       stateBadge(cam.enabled, st), [["edit", "Edit", ""], ["test", "Test", ""], ["delete", "Delete", "danger"]]);
     var article = made.article, dl = made.facts;
-    fact(dl, "Name", cam.name);
+    fact(dl, "Key", cam.name + " (in addresses and MQTT)");
     fact(dl, "Source", describe(cam.source)).setAttribute("data-field", "source");
     fact(dl, "Watches for", cam.labels.length ? cam.labels.join(", ") : "nothing");
     fact(dl, "Looks", cam.fps + " times a second");
@@ -119,7 +119,9 @@
       var found = await camwatch.api("GET", "/api/usb-cameras");
       select.textContent = "";
       found.devices.forEach(function (d) {
-        var text = d.path + " · " + d.name + (d.camera ? " (camera " + d.camera + ")" : "") + (d.capture ? "" : " (metadata)");
+        var user = d.camera ? cameras.find(function (c) { return c.name === d.camera; }) : null;
+        var text = d.path + " · " + d.name + (d.camera ? " (camera " + (user ? user.display_name : d.camera) + ")" : "") +
+          (d.capture ? "" : " (metadata)");
         var option = el("option", { value: d.path }, text);
         if (d.path === selected) option.selected = true;
         select.appendChild(option);
@@ -177,12 +179,12 @@
       var source = Object.assign({}, cam.source);
       delete source.has_password;
       await runTest(name, { source: source, fps: cam.fps }, result);
-    } else if (action === "delete" && window.confirm("Remove the camera " + name + "? Its recorded events stay.")) {
+    } else if (action === "delete" && window.confirm("Remove the camera " + cam.display_name + "? Its recorded events stay.")) {
       try {
         await camwatch.api("DELETE", "/api/cameras/" + encodeURIComponent(name));
         if (editing === name) fillForm(null);
         await load();
-        show(formResult, true, "Removed " + name + ": it has stopped; its events stay.");
+        show(formResult, true, "Removed " + cam.display_name + ": it has stopped; its events stay.");
       } catch (err) { show(result, false, err.message); result.hidden = false; }
     }
   });

@@ -1,4 +1,6 @@
 // camwatch: helpers shared by every page (no inline scripts: the CSP forbids them).
+// Names and times are shown the same way everywhere (camwatch.web.present on the server side):
+// a camera by its display name, an event in plain words, a time in the browser's locale.
 "use strict";
 window.camwatch = (function () {
   function csrf() {
@@ -58,14 +60,38 @@ window.camwatch = (function () {
     article.appendChild(actions);
     return { article: article, facts: facts };
   }
-  function formatTime(seconds) {
-    if (seconds === null || seconds === undefined) return "—";
-    return new Date(seconds * 1000).toLocaleString();
+  // A time in this browser's locale; clock: the time of day only (the moments of one event).
+  function formatTime(seconds, clock) {
+    if (seconds === null || seconds === undefined || seconds === "") return "—";
+    var date = new Date(Number(seconds) * 1000);
+    return clock ? date.toLocaleTimeString() : date.toLocaleString();
+  }
+  // <time data-time="unix seconds"> written by the server: shown in this browser's locale.
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-time]").forEach(function (node) {
+      node.textContent = formatTime(node.getAttribute("data-time"), node.hasAttribute("data-clock"));
+    });
+  }
+  // A camera's name for people: its display name (events carry camera_name, cameras display_name).
+  function cameraName(item) {
+    return item.camera_name || item.display_name || item.camera || item.name || "";
+  }
+  function words(text) { return String(text || "").replace(/_/g, " "); }
+  // What an event is, in a word or two: the recognised name, the object or the anomaly.
+  function eventTitle(e) {
+    var what;
+    if (e.kind === "anomaly") what = words(e.subtype || e.label || "anomaly");
+    else if (e.sub_label && e.sub_label !== "unknown") return e.sub_label;
+    else what = words(e.label || "something");
+    return what.charAt(0).toUpperCase() + what.slice(1);
   }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) event.preventDefault();
   });
-  return { api: api, csrf: csrf, el: el, fact: fact, formatTime: formatTime, settingsCard: settingsCard, show: show };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { localTimes(); });
+  else localTimes();
+  return { api: api, cameraName: cameraName, csrf: csrf, el: el, eventTitle: eventTitle, fact: fact,
+           formatTime: formatTime, localTimes: localTimes, settingsCard: settingsCard, show: show, words: words };
 })();

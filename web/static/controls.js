@@ -1,10 +1,12 @@
 // Runtime switches (PUT /api/control): the Arm/Disarm switch in the top bar (every page) and the
-// per-camera detection / snapshots / motion switches on the dashboard cards.
+// per-camera detection / snapshots / motion switches on the dashboard cards. Disarming asks
+// first and says what it switches off (the dialog in base.html); arming needs no question.
 // The page shows the server's state: after every change, on load, when the tab comes back,
 // and on the dashboard whenever the live stream sends a `control` message (dashboard.js).
 "use strict";
 (function () {
   var armSwitch = document.getElementById("arm-switch");
+  var disarmDialog = document.getElementById("disarm-dialog");
   var errorBox = document.getElementById("control-error");
   var busy = 0;  // requests in flight: a stale snapshot must not flip a switch back meanwhile
   var errorTimer = null;
@@ -21,6 +23,7 @@
     document.querySelectorAll('[data-field="armed-text"]').forEach(function (el) {
       el.textContent = armed ? "armed" : "disarmed";
     });
+    document.querySelectorAll('[data-field="disarmed-note"]').forEach(function (el) { el.hidden = armed; });
     if (!armSwitch) return;
     armSwitch.setAttribute("aria-checked", armed ? "true" : "false");
     armSwitch.className = "arm " + (armed ? "on" : "off");
@@ -74,7 +77,18 @@
   if (armSwitch) {
     armSwitch.addEventListener("click", async function () {
       var wanted = armSwitch.getAttribute("aria-checked") !== "true";
+      if (!wanted && disarmDialog) {
+        disarmDialog.returnValue = "";
+        disarmDialog.showModal();
+        return;
+      }
       if (await send(null, "armed", wanted, armSwitch) === false) refresh();
+    });
+  }
+  if (armSwitch && disarmDialog) {
+    disarmDialog.addEventListener("close", async function () {
+      if (disarmDialog.returnValue !== "disarm") return;
+      if (await send(null, "armed", false, armSwitch) === false) refresh();
     });
   }
 

@@ -1,4 +1,5 @@
-// Dashboard: camera cards (and the runtime switches, controls.js) kept live by Server-Sent Events from /api/stream.
+// Dashboard: camera cards (and the runtime switches, controls.js) kept live by Server-Sent Events
+// from /api/stream, and the count of events the owner has not seen (GET /api/events/unseen).
 "use strict";
 (function () {
   var liveState = document.getElementById("live-state");
@@ -51,7 +52,7 @@
         var li = document.createElement("li");
         var a = document.createElement("a");
         a.href = "/events/" + encodeURIComponent(e.id);
-        a.textContent = (e.subtype || e.label) + " " + Math.round(e.top_score * 100) + "% · " + camwatch.formatTime(e.start_time);
+        a.textContent = camwatch.eventTitle(e) + " " + Math.round(e.top_score * 100) + "% · " + camwatch.formatTime(e.start_time);
         li.appendChild(a);
         return li;
       });
@@ -59,13 +60,26 @@
     });
   }
 
+  async function updateUnseen() {
+    try {
+      var count = (await camwatch.api("GET", "/api/events/unseen")).unseen;
+      document.getElementById("unseen-count").textContent = count;
+      document.querySelector('[data-field="unseen-words"]').textContent =
+        (count === 1 ? "event" : "events") + " you have not seen yet";
+      document.getElementById("unseen-link").hidden = count === 0;
+      document.getElementById("all-seen").hidden = count !== 0;
+      var nav = document.getElementById("nav-unseen");
+      if (nav) { nav.textContent = count; nav.hidden = count === 0; }
+    } catch (err) { /* offline: keep what is shown */ }
+  }
+
   var source = new EventSource("/api/stream");
-  source.addEventListener("open", function () { liveState.textContent = "live"; liveState.className = "live on"; });
+  source.addEventListener("open", function () { liveState.textContent = "connected"; liveState.className = "live on"; });
   source.addEventListener("error", function () { liveState.textContent = "reconnecting…"; liveState.className = "live"; });
   source.addEventListener("cameras", function (msg) { JSON.parse(msg.data).cameras.forEach(updateCamera); });
   source.addEventListener("control", function (msg) {
     if (camwatch.controls) camwatch.controls.apply(JSON.parse(msg.data));
   });
-  source.addEventListener("events", function (msg) { updateEvents(JSON.parse(msg.data).events); });
+  source.addEventListener("events", function (msg) { updateEvents(JSON.parse(msg.data).events); updateUnseen(); });
   window.addEventListener("beforeunload", function () { source.close(); });
 })();

@@ -1,5 +1,7 @@
 // Notifications page: destinations from GET /api/notify, saved with PUT, removed with DELETE,
-// tried with POST /api/notify/test. Addresses are sent once and never come back from the server.
+// tried with POST /api/notify/test (a saved destination's test counts like a delivery); the
+// page address messages link to (PUT /api/notify/settings). Addresses are sent once and never
+// come back from the server.
 "use strict";
 (function () {
   var el = camwatch.el, show = camwatch.show, fact = camwatch.fact;
@@ -14,10 +16,15 @@
   var editing = null;  // name of the destination in the form, or null for a new one
   var state = { destinations: [], choices: { cameras: [], labels: [], zones: [] } };
 
+  function cameraName(key) {
+    var cam = state.choices.cameras.find(function (c) { return c.name === key; });
+    return cam ? cam.display_name : key;
+  }
+
   function summary(d) {
     var parts = [];
-    parts.push(d.labels.length ? d.labels.join(", ") : "everything");
-    parts.push(d.cameras.length ? "on " + d.cameras.join(", ") : "on every camera");
+    parts.push(d.labels.length ? d.labels.map(camwatch.words).join(", ") : "everything");
+    parts.push(d.cameras.length ? "on " + d.cameras.map(cameraName).join(", ") : "on every camera");
     if (d.zones.length) parts.push("in " + d.zones.join(", "));
     parts.push(d.only_armed ? "when armed" : "armed or not");
     return parts.join(" · ");
@@ -34,7 +41,12 @@
     fact(dl, "Snapshot", d.attach_snapshot ? "attached (the picture leaves this device)" : "text only");
     fact(dl, "Rate limit", d.min_interval > 0 ? "one per camera every " + d.min_interval + " s" : "none");
     fact(dl, "Delivered", (st.sent || 0) + " sent · " + (st.failed || 0) + " failed · " + (st.held_back || 0) +
-      " held back · " + (st.retries || 0) + " retries").setAttribute("data-field", "counters");
+      " held back · " + (st.retries || 0) + " retries, since " + camwatch.formatTime(st.since))
+      .setAttribute("data-field", "counters");
+    if (st.tests) {
+      fact(dl, "Tests", st.tests + " sent · last " + camwatch.formatTime(st.last_test) + " (" +
+        (st.last_test_ok ? "delivered" : "not delivered") + ")").setAttribute("data-field", "tests");
+    }
     if (st.last_error) {
       fact(dl, "Last problem", camwatch.formatTime(st.last_error_time) + " · " + st.last_error).setAttribute("data-field", "last-error");
     }
@@ -81,8 +93,22 @@
     cancel.hidden = !d;
   }
 
+  function showLink(link) {
+    var text = document.getElementById("link-state");
+    if (link && link.web_url) {
+      text.textContent = "Each message links to its event on " + link.web_url +
+        (link.from === "mqtt.web_url" ? " (the address given for Home Assistant)." : ".");
+    } else {
+      text.textContent = "Messages carry no link yet: give the address you open this page at, and each " +
+        "message links to its event.";
+    }
+    var input = document.getElementById("link-url");
+    if (!input.value) input.value = link && link.web_url ? link.web_url : "";
+  }
+
   async function load() {
     state = await camwatch.api("GET", "/api/notify");
+    showLink(state.link);
     list.querySelectorAll("article.destination").forEach(function (a) { a.remove(); });
     state.destinations.forEach(function (d) { list.appendChild(card(d)); });
     empty.hidden = state.destinations.length > 0;
@@ -112,6 +138,11 @@
       form.scrollIntoView({ behavior: "smooth" });
     } else if (action === "test") {
       await test({ name: name }, result);
+      // The test counts like a delivery: the card shows it, with the result kept under it.
+      var shown = { hidden: result.hidden, className: result.className, text: result.textContent };
+      await load();
+      var fresh = list.querySelector('article.destination[data-name="' + CSS.escape(name) + '"] [data-field="result"]');
+      if (fresh) { fresh.hidden = shown.hidden; fresh.className = shown.className; fresh.textContent = shown.text; }
     } else if (action === "delete" && window.confirm("Delete the destination " + name + "?")) {
       try {
         await camwatch.api("DELETE", "/api/notify/destinations/" + encodeURIComponent(name));
@@ -149,6 +180,23 @@
     else show(formResult, false, "Type the address first.");
   });
   cancel.addEventListener("click", function () { fillForm(null); formResult.hidden = true; });
+
+  document.getElementById("link-here").addEventListener("click", function () {
+    document.getElementById("link-url").value = window.location.origin;
+  });
+  document.getElementById("link-form").addEventListener("submit", async function (event) {
+    event.preventDefault();
+    var result = document.getElementById("link-result");
+    var url = document.getElementById("link-url").value.trim();
+    try {
+      var link = await camwatch.api("PUT", "/api/notify/settings", { web_url: url || null });
+      document.getElementById("link-url").value = "";
+      showLink(link);
+      show(result, true, link.web_url ? "Saved: messages link to " + link.web_url + "." : "Saved: no link.");
+    } catch (err) {
+      show(result, false, err.message);
+    }
+  });
 
   load().catch(function (err) { show(formResult, false, "Could not load the destinations: " + err.message); });
 })();
