@@ -195,6 +195,8 @@ def render(scores: list[ClipScore], runs: dict[str, ClipRun], show_events: bool)
                 f"{v.id}: {v.events} event(s), first alert {_num(v.first_alert)} s" for v in s.per_visit))
         if s.missed:
             out.append(f"{s.clip}: missed required visits {', '.join(s.missed)}")
+        if s.unalerted:
+            out.append(f"{s.clip}: found without an alert of their own {', '.join(s.unalerted)}")
         if s.false_spans:
             out.append(f"{s.clip}: false events " + ", ".join(f"{a:.1f}-{b:.1f}" for a, b in s.false_spans))
         if show_events:
@@ -223,6 +225,8 @@ def verdicts(scores: list[ClipScore]) -> list[tuple[str, bool]]:
         share = t.split_share or 0.0
         out.append((f"split visits {share:.0%} (target <= {TARGET_SPLIT:.0%})", share <= TARGET_SPLIT))
         out.append((f"{t.merged_visits} merged visits (target 0)", t.merged_visits == 0))
+        out.append((f"{t.unalerted_visits} found visits without an alert of their own (target 0)",
+                    t.unalerted_visits == 0))
     p90 = percentile(t.first_alerts, 90)
     if p90 is not None:
         out.append((f"first alert p90 {p90:.1f} s (target <= {TARGET_FIRST_ALERT_P90:g} s)",

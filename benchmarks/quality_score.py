@@ -16,9 +16,12 @@ Times are seconds into the clip (an event's start/end minus the replay's start t
   people, or two visits one after the other, made one event).
 - Latency of a found required visit: its earliest event start minus the visit start (at
   least 0; an event that began inside the 1 s tolerance counts as on time).
-- First alert of a found required visit: the earliest alert among its events (the moment
-  the pipeline announced the event, i.e. sent the notification and the Home Assistant
-  alert) minus the visit start, at least 0. *Events per visit* counts the events given to it.
+- First alert of a found required visit: the earliest alert (the pass that announced an
+  event: when the notification and the Home Assistant alert go out) of an event touching
+  the visit's window, sent while the window was open, minus the visit start (at least 0).
+  An alert before the visit began is another visitor's; a found visit with no alert of its
+  own during it (its person merged into an event announced earlier) is *unalerted*.
+  *Events per visit* counts the events given to it.
 - Per-frame counts (``people_per_frame``): counted people at the sampled frame nearest to
   each ground-truth second, compared with the ground-truth count.
 """
@@ -74,6 +77,7 @@ class ClipScore:
     first_alerts: list[float] = field(default_factory=list)  # per found required visit with an alert, seconds
     per_visit: list[VisitScore] = field(default_factory=list)  # every required visit, in ground-truth order
     missed: list[str] = field(default_factory=list)  # ids of required visits not found
+    unalerted: list[str] = field(default_factory=list)  # ids of found required visits with no alert during them
     false_spans: list[Span] = field(default_factory=list)
     empty_clip: bool = False  # expected to hold nobody
     scored: bool = True  # False when the clip has no visits to score events against
@@ -103,6 +107,7 @@ class ClipScore:
             "first_alerts": [round(v, 2) for v in self.first_alerts],
             "visits": [v.to_dict() for v in self.per_visit],
             "missed": self.missed,
+            "unalerted": self.unalerted,
             "false_spans": [[round(a, 2), round(b, 2)] for a, b in self.false_spans],
             "empty_clip": self.empty_clip,
             "scored": self.scored,
@@ -205,13 +210,15 @@ def score_clip(
             result.split_visits += 1
         if not assigned[k]:
             result.merged_visits += 1
-        own = assigned[k] or overlapping
-        first = min(e[0] for e in own)
+        first = min(e[0] for e in (assigned[k] or overlapping))
         result.latencies.append(max(0.0, first - visit.start))
-        alerted = [a for e in own if (a := alert_of.get(e)) is not None]
+        start, end = visit.window
+        alerted = [a for e in overlapping if (a := alert_of.get(e)) is not None and start <= a <= end]
         first_alert = max(0.0, min(alerted) - visit.start) if alerted else None
         if first_alert is not None:
             result.first_alerts.append(first_alert)
+        else:
+            result.unalerted.append(visit.id)
         result.per_visit.append(VisitScore(visit.id, len(assigned[k]), first_alert))
     return result
 
@@ -291,6 +298,7 @@ class Totals:
     false_events: int = 0
     split_visits: int = 0
     merged_visits: int = 0
+    unalerted_visits: int = 0
     visit_events: int = 0  # events given to the found required visits (one each is the target)
     empty_clip_events: int = 0
     latencies: list[float] = field(default_factory=list)
@@ -320,6 +328,7 @@ class Totals:
             "split_visits": self.split_visits,
             "split_share": self.split_share,
             "merged_visits": self.merged_visits,
+            "unalerted_visits": self.unalerted_visits,
             "visit_events": self.visit_events,
             "empty_clip_events": self.empty_clip_events,
             "latency_median": median(self.latencies),
@@ -341,6 +350,7 @@ def totals(scores: Sequence[ClipScore]) -> Totals:
         out.false_events += s.false_events
         out.split_visits += s.split_visits
         out.merged_visits += s.merged_visits
+        out.unalerted_visits += len(s.unalerted)
         out.visit_events += sum(v.events for v in s.per_visit)
         out.latencies += s.latencies
         out.first_alerts += s.first_alerts

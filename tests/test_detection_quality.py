@@ -94,6 +94,7 @@ def test_first_alert_and_events_per_visit():
     assert [(v.id, v.events, v.first_alert) for v in score.per_visit] == [
         ("A", 1, pytest.approx(1.5)), ("B", 2, pytest.approx(5.5)), ("C", 1, None)]
     assert score.first_alerts == [pytest.approx(1.5), pytest.approx(5.5)]
+    assert score.unalerted == ["C"]
     assert score.latencies == [pytest.approx(0.5), pytest.approx(0.5), 0.0]
     assert (score.split_visits, score.merged_visits) == (1, 0)
     t = totals([score])
@@ -107,6 +108,10 @@ def test_one_event_over_two_visits_one_after_the_other_is_a_merge():
     score = score_clip("one-by-one", clip, [(5.5, 40.0)], alerts=[6.0])
     assert (score.found, score.split_visits, score.merged_visits) == (2, 0, 1)
     assert [v.events for v in score.per_visit] == [0, 1]
+    # the one alert went out during the first visit: the second visitor raised none
+    assert [v.first_alert for v in score.per_visit] == [pytest.approx(1.0), None]
+    assert score.unalerted == ["2"]
+    assert totals([score]).unalerted_visits == 1
 
 
 def test_percentile_interpolates_between_ranks():
