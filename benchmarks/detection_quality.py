@@ -120,9 +120,9 @@ def run_clip(args: argparse.Namespace, clip: Path) -> ClipRun:
                 event = message.event
                 if message.type == EVENT_NEW and event.kind == "object" and event.label == "person" and event.alerted:
                     alerted_at.setdefault(event.id, frame.ts - START_TIME)
-            # in view: confirmed, and the detector has not missed it since it was last seen
+            # in view: what the live picture, counts and occupancy show
             run.counts[round(frame.ts - START_TIME, 3)] = sum(
-                1 for o in result.objects if o.label == "person" and o.confirmed and o.misses == 0
+                1 for o in result.objects if o.label == "person" and o.present
             )
             return result
 

@@ -81,7 +81,9 @@ class ZoneTracker:
                         self._leave(obj, name, presence, ts)
                     presence.streak = 0
                     continue
-                if obj.seen_this_frame:
+                if obj.lost and presence.inside:  # out of sight: out of the zone since its last sighting
+                    self._leave(obj, name, presence, obj.last_seen)
+                elif obj.seen_this_frame:
                     self._observe(obj, name, presence, point_in_polygon(obj.bottom_center, polygon), ts)
                 if presence.inside and presence.visit_start is not None:  # until last seen, not while unseen
                     obj.zone_dwell[name] = presence.dwell_before + max(0.0, obj.last_seen - presence.visit_start)
@@ -126,14 +128,14 @@ class ZoneTracker:
         _LOGGER.debug("%s %s left zone %s", obj.label, obj.id, name)
 
     def counts(self, objects: list[TrackedObject]) -> dict[str, dict[str, int]]:
-        """Confirmed, live objects per enabled zone and label (labels the zone names count from 0)."""
+        """Present objects per enabled zone and label (labels the zone names count from 0)."""
         result: dict[str, dict[str, int]] = {}
         for name, zone in self.zones.items():
             if not self.enabled(name):
                 continue
             result[name] = dict.fromkeys(zone.objects, 0)
         for obj in objects:
-            if not obj.confirmed or obj.ended:
+            if not obj.present:
                 continue
             for name in obj.current_zones:
                 if name in result:
