@@ -45,7 +45,7 @@ BASE_REACH = 1.0  # body heights around the last sighting, however short the gap
 WALK_REACH = 1.5  # body heights per second out of sight (a brisk walk is about 1)
 MAX_HEIGHT_RATIO = 2.5  # someone walking towards the camera grows; a box twice as tall is often a part
 CONTINUITY_SECONDS = 1.0  # a new box on top of the lost one this soon is one movement, whatever it looks like
-ON_TOP = 0.5  # share of the smaller box inside the other for "on top of"
+ON_TOP = 0.4  # share of the smaller box inside the other (its last box or where it was heading) for "on top of"
 EDGE_REENTRY_SECONDS = 5.0  # out through an edge and back (or back where it vanished) within this
 EDGE_SIMILARITY = 0.85  # look needed to come back through the edge (next visitors use the same edges)
 
@@ -132,7 +132,9 @@ def continues(
     first = new.origin or new.box
     look = similarity(lost.look, new_look) if lost.look is not None and new_look is not None else None
     alike = look is None or look >= min_similarity
-    if _on_top(first, old.box) and (gap <= CONTINUITY_SECONDS or (gap <= EDGE_REENTRY_SECONDS and alike)):
+    heading = shift(old.box, old.velocity[0] * min(gap, EXIT_LOOKAHEAD), old.velocity[1] * min(gap, EXIT_LOOKAHEAD))
+    on_top = _on_top(first, old.box) or _on_top(first, heading)
+    if on_top and (gap <= CONTINUITY_SECONDS or (gap <= EDGE_REENTRY_SECONDS and alike)):
         return Match(old, "where it vanished", 2.0)
     if not lost.gone or not alike:
         return None

@@ -183,15 +183,15 @@ class ObjectTracker:
         for det in unmatched:
             if not self._duplicate(det):
                 self._create(det, ts, frame_size)
+        self._count_misses(ts, looked_regions, frame_size)
         if self.tracking.reentry_seconds > 0 and frame_size is not None:
-            self._rejoin(ts, frame_size)
+            self._rejoin(ts, frame_size)  # after the misses: a lost object this pass looked for is gone
         for det in (*detections, *weak):  # still detections not on a person: learn the place
             owner = self._owners.get(id(det))
             if id(det) in still and (owner is None or (not owner.confirmed and never_moved(owner))):
                 self.scenery.observe(det, ts)
         self.scenery.forget_old(ts)
-        ended = self._age(ts, looked_regions, frame_size)
-        return TrackUpdate(active=self.active_objects(), ended=ended)
+        return TrackUpdate(active=self.active_objects(), ended=self._end(ts))
 
     def _still(self, det: Detection) -> bool:
         """Nothing moves under the detection (False when motion is unknown)."""
@@ -406,21 +406,27 @@ class ObjectTracker:
                 return True
         return False
 
-    def _age(
+    def _count_misses(
         self, ts: float, regions: Sequence[Sequence[float]], frame_size: tuple[int, int] | None
-    ) -> list[TrackedObject]:
-        cfg = self.tracking
-        ended: list[TrackedObject] = []
-        for tid, track in list(self._tracks.items()):
+    ) -> None:
+        """A miss for each object this pass looked at and did not find; lost after ``min_misses``."""
+        for track in self._tracks.values():
             obj = track.obj
             unseen = ts - obj.last_seen
             if not obj.seen_this_frame and self._looked_at(obj, ts, regions, frame_size):
                 track.last_looked = ts
                 if not (obj.confirmed and unseen < _MOTION_KEEP_SECONDS and self._moving_there(obj, ts)):
                     obj.misses += 1
-            if obj.confirmed and not obj.lost and obj.misses >= cfg.min_misses:
+            if obj.confirmed and not obj.lost and obj.misses >= self.tracking.min_misses:
                 obj.lost = True  # not shown nor counted from now on; kept to be recognised
                 _LOGGER.debug("%s %s lost from view on %s (unseen %.1fs)", obj.label, obj.id, self.camera, unseen)
+
+    def _end(self, ts: float) -> list[TrackedObject]:
+        cfg = self.tracking
+        ended: list[TrackedObject] = []
+        for tid, track in list(self._tracks.items()):
+            obj = track.obj
+            unseen = ts - obj.last_seen
             wait = max(cfg.max_disappeared, cfg.reentry_seconds) if obj.confirmed else cfg.max_disappeared
             gone = unseen >= wait and obj.misses >= cfg.min_misses
             if gone or ts - track.last_looked >= cfg.lost_timeout:
