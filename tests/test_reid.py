@@ -20,20 +20,22 @@ FRAME = (1280, 720)
 FULL = [(0, 0, 1280, 720)]
 FPS = 5.0
 H, W = 200, 80  # a person's box
-LIGHT_TOP, DARK_TOP = (200, 40), (40, 200)  # (upper body, legs) grey levels
+# grey levels of four horizontal quarters of the box: upper body (two), legs (two)
+LIGHT_TOP, DARK_TOP = (200, 200, 40, 40), (40, 40, 200, 200)
+ALIKE = (200, 150, 40, 90)  # close to LIGHT_TOP, not the same (similarity about 0.7)
 
 
 def _tracker(**tracking) -> ObjectTracker:
     return ObjectTracker("yard", ObjectsConfig(track=["person"]), TrackingConfig(**tracking))
 
 
-def _frame(people: list[tuple[float, float, tuple[int, int]]]) -> np.ndarray:
+def _frame(people: list[tuple[float, float, tuple[int, ...]]]) -> np.ndarray:
     """An infrared-like frame (equal channels) with each person drawn at (x, y) top-left."""
     grey = np.full((FRAME[1], FRAME[0]), 110, np.uint8)
-    for x, y, (top, legs) in people:
+    for x, y, look in people:
         x0, y0 = int(x), int(y)
-        grey[y0 : y0 + H // 2, x0 : x0 + W] = top
-        grey[y0 + H // 2 : y0 + H, x0 : x0 + W] = legs
+        for k, level in enumerate(look):
+            grey[y0 + k * H // 4 : y0 + (k + 1) * H // 4, x0 : x0 + W] = level
     return np.dstack([grey] * 3)
 
 
@@ -51,7 +53,7 @@ class Scene:
         self.tracker = tracker
         self.i = 0
 
-    def step(self, people: list[tuple[float, float, tuple[int, int]]], score: float = 0.8):
+    def step(self, people: list[tuple[float, float, tuple[int, ...]]], score: float = 0.8):
         dets = [Detection("person", score, (x, y, x + W, y + H)) for x, y, _ in people]
         update = self.tracker.update(dets, self.i / FPS, FRAME, FULL, _frame(people), _moving(*(d.box for d in dets)))
         self.i += 1
@@ -79,7 +81,8 @@ def test_the_frames_here_are_greyscale_and_the_looks_tell_the_two_outfits_apart(
     assert is_greyscale(frame)
     same = similarity(appearance(frame, (100, 100, 180, 300)), appearance(_frame([(500, 300, LIGHT_TOP)]), (500, 300, 580, 500)))
     other = similarity(appearance(frame, (100, 100, 180, 300)), appearance(frame, (400, 100, 480, 300)))
-    assert same > 0.95 and other < 0.3
+    alike = similarity(appearance(frame, (100, 100, 180, 300)), appearance(_frame([(0, 0, ALIKE)]), (0, 0, W, H)))
+    assert same > 0.95 and other < 0.3 and 0.66 < alike < 0.8
 
 
 def test_a_person_lost_in_the_dark_for_12_s_continues_their_object_in_greyscale():
@@ -92,6 +95,17 @@ def test_a_person_lost_in_the_dark_for_12_s_continues_their_object_in_greyscale(
     back = _person(scene.walk(300 + 20 * 8 + 2 * H, 3, 20))  # two body heights further on
     assert back.id == walker.id and back.present
     assert back.first_seen == 0.0  # the same event: it started with the first sighting
+
+
+def test_the_longer_someone_was_gone_the_closer_they_must_look_like_them():
+    """Alike but not the same (0.7): them after 3 s out of sight; after 13 s, more likely the
+    next visitor (the look needed rises from 0.65 past 5 s to 0.85 at the 15 s window)."""
+    for gone, same in ((3.0, True), (13.0, False)):
+        scene = Scene(_tracker())
+        walker = _person(scene.walk(300, 8, 20))
+        scene.away(gone)
+        back = _person(scene.walk(560, 3, 20, look=ALIKE))
+        assert (back.id == walker.id) == same, gone
 
 
 def test_someone_out_of_reach_for_the_gap_is_someone_else():

@@ -15,7 +15,10 @@ it can only be the same person:
   edge), and the new one appears inside it too (out of the dark, from behind something),
   within the window, where the person could have walked meanwhile (``BASE_REACH`` +
   ``WALK_REACH`` × gap body heights), about as tall (``MAX_HEIGHT_RATIO``) and not looking
-  clearly different (``tracking.reentry_similarity``);
+  clearly different (``tracking.reentry_similarity``). The longer they were gone, the
+  likelier it is someone else (one visitor walks off out of the detector's range, the next
+  comes from there): past ``EDGE_REENTRY_SECONDS`` the look needed rises linearly to
+  ``EDGE_SIMILARITY`` at the end of the window;
 - **back through the edge**: the lost one left through an edge of the picture and the new
   one comes in through that same edge within ``EDGE_REENTRY_SECONDS``, within reach, and
   looks alike (``EDGE_SIMILARITY``). Someone coming in through another edge is never the
@@ -136,7 +139,11 @@ def continues(
     on_top = _on_top(first, old.box) or _on_top(first, heading)
     if on_top and (gap <= CONTINUITY_SECONDS or (gap <= EDGE_REENTRY_SECONDS and alike)):
         return Match(old, "where it vanished", 2.0)
-    if not lost.gone or not alike:
+    needed = min_similarity
+    if window > EDGE_REENTRY_SECONDS and gap > EDGE_REENTRY_SECONDS:
+        rise = (gap - EDGE_REENTRY_SECONDS) / (window - EDGE_REENTRY_SECONDS)
+        needed = min_similarity + max(0.0, EDGE_SIMILARITY - min_similarity) * min(1.0, rise)
+    if not lost.gone or (look is not None and look < needed):
         return None
     heights = (_height(old.box), _height(first))
     if max(heights) / min(heights) > MAX_HEIGHT_RATIO:
