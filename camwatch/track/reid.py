@@ -38,8 +38,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from camwatch.detectors.base import Box
 from camwatch.geometry import covered_share, iou, shift
+from camwatch.track.appearance import similarity
 from camwatch.track.model import TrackedObject
 
 EDGE_MARGIN = 0.02  # share of the frame's width (height): a box this close to a border touches it
@@ -55,11 +58,11 @@ EDGE_SIMILARITY = 0.85  # look needed to come back through the edge (next visito
 
 @dataclass(frozen=True, slots=True)
 class Lost:
-    """What is known of a lost object: its last sighting and where it was heading."""
+    """A confirmed object out of sight, with its last sighting (box, time, velocity) and look."""
 
     obj: TrackedObject
     gone: bool  # the detector looked where it was and missed it (not merely unseen)
-    look: object  # its look (camwatch.track.appearance), or None
+    look: np.ndarray | None  # its look (camwatch.track.appearance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +70,13 @@ class Returning:
     """A new, not yet announced object that may be a lost one back in view."""
 
     obj: TrackedObject
-    look: object  # its look so far, or None
+    look: np.ndarray | None  # its look so far
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
     lost: TrackedObject
-    reason: str  # "one movement", "out of sight", "back through the edge"
+    reason: str  # "where it vanished", "out of sight inside the view", "back through the edge"
     score: float  # higher is better when several lost objects fit
 
 
@@ -117,23 +120,17 @@ def _on_top(a: Box, b: Box) -> bool:
 
 
 def continues(
-    lost: Lost,
-    new: TrackedObject,
-    new_look: object,
-    frame_size: tuple[int, int],
-    window: float,
-    min_similarity: float,
-    similarity,  # noqa: ANN001 - camwatch.track.appearance.similarity
+    lost: Lost, new: Returning, frame_size: tuple[int, int], window: float, min_similarity: float
 ) -> Match | None:
     """Whether ``new`` (never announced) can only be the lost object back in view."""
-    old = lost.obj
-    if old.label != new.label or not old.confirmed or old.ended:
+    old, came = lost.obj, new.obj
+    if old.label != came.label or not old.confirmed or old.ended:
         return None
-    gap = new.first_seen - old.last_seen
+    gap = came.first_seen - old.last_seen
     if gap <= 0 or gap > window:
         return None  # seen at the same time: two objects
-    first = new.origin or new.box
-    look = similarity(lost.look, new_look) if lost.look is not None and new_look is not None else None
+    first = came.origin or came.box
+    look = similarity(lost.look, new.look) if lost.look is not None and new.look is not None else None
     alike = look is None or look >= min_similarity
     heading = shift(old.box, old.velocity[0] * min(gap, EXIT_LOOKAHEAD), old.velocity[1] * min(gap, EXIT_LOOKAHEAD))
     on_top = _on_top(first, old.box) or _on_top(first, heading)
@@ -163,18 +160,13 @@ def continues(
 
 
 def pair_up(
-    lost: Sequence[Lost],
-    new: Sequence[Returning],
-    frame_size: tuple[int, int],
-    window: float,
-    min_similarity: float,
-    similarity,  # noqa: ANN001 - camwatch.track.appearance.similarity
+    lost: Sequence[Lost], new: Sequence[Returning], frame_size: tuple[int, int], window: float, min_similarity: float
 ) -> list[tuple[TrackedObject, Match]]:
     """Which new object continues which lost one: best fits first, each at most once."""
     fits = []
     for returning in new:
         for candidate in lost:
-            match = continues(candidate, returning.obj, returning.look, frame_size, window, min_similarity, similarity)
+            match = continues(candidate, returning, frame_size, window, min_similarity)
             if match is not None:
                 fits.append((match.score, returning.obj, match))
     fits.sort(key=lambda fit: fit[0], reverse=True)

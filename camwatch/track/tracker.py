@@ -43,7 +43,7 @@ from camwatch.detectors.base import Box, Detection
 from camwatch.geometry import intersection, shift
 from camwatch.geometry import iou as box_iou
 from camwatch.ids import new_event_id
-from camwatch.track.appearance import appearance, blend, similarity
+from camwatch.track.appearance import appearance, blend
 from camwatch.track.filters import DetectionFilter
 from camwatch.track.lighting import is_greyscale
 from camwatch.track.model import TrackedObject
@@ -288,7 +288,7 @@ class ObjectTracker:
         new = [Returning(t.obj, t.appearance) for t in self._tracks.values()
                if not (t.obj.confirmed and t.confirmed_at is not None and t.confirmed_at < ts)
                and t.obj.seen_this_frame and t.obj.hits >= 2 and not never_moved(t.obj)]
-        for came, match in pair_up(lost, new, frame_size, cfg.reentry_seconds, cfg.reentry_similarity, similarity):
+        for came, match in pair_up(lost, new, frame_size, cfg.reentry_seconds, cfg.reentry_similarity):
             old, dropped = self._tracks[match.lost.id], self._tracks.pop(came.id)
             _LOGGER.debug("%s %s back in view on %s after %.1fs (%s)", came.label, match.lost.id, self.camera,
                           came.first_seen - match.lost.last_seen, match.reason)
