@@ -324,9 +324,7 @@ class ObjectTracker:
         if obj.confirmed:
             track.confirmed_at = ts
 
-    def _hit(
-        self, track: _Track, det: Detection, ts: float, look: np.ndarray | None = None, weak: bool = False
-    ) -> None:
+    def _hit(self, track: _Track, det: Detection, ts: float, weak: bool = False) -> None:
         obj = track.obj
         dt = ts - obj.last_seen
         if dt > 0:
@@ -335,7 +333,7 @@ class ObjectTracker:
             a = _VELOCITY_SMOOTHING
             obj.velocity = (a * vx + (1 - a) * obj.velocity[0], a * vy + (1 - a) * obj.velocity[1])
         obj.box = det.box
-        track.appearance = blend(track.appearance, look if look is not None else self._appearance(det.box))
+        track.appearance = blend(track.appearance, self._appearance(det.box))
         obj.score = det.score
         if not weak:  # a weak detection keeps the object, it does not vouch for it
             obj.scores.append(det.score)
