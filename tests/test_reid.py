@@ -192,3 +192,20 @@ def test_a_lost_person_ends_after_the_window_at_their_last_sighting():
     for _ in range(int(12 * FPS)):
         ended += scene.step([]).ended
     assert ended == [walker] and walker.last_seen == 7 / FPS
+
+
+def test_something_swaying_where_the_person_vanished_needs_a_persons_score_to_continue_them():
+    """Balloons or a bush moving in the wind where someone walked into the dark: on moving
+    pixels, but scoring under the moving threshold (0.55, less the 0.15 of greyscale frames),
+    they never carry the person's event on."""
+    from camwatch.config.camera import ObjectFilter
+
+    for score, joined in ((0.35, False), (0.7, True)):
+        objects = ObjectsConfig(track=["person"], filters={"person": ObjectFilter(min_score=0.4, moving_threshold=0.55)})
+        scene = Scene(ObjectTracker("yard", objects, TrackingConfig()))
+        walker = _person(scene.walk(300, 8, 20))
+        scene.away(4.0)
+        for k in range(6):  # swaying on the spot beside where they vanished
+            scene.step([(560 + (k % 2) * 6, 400, LIGHT_TOP)], score=score)
+        ids = {o.id for o in scene.tracker.active_objects() if not o.lost}
+        assert (walker.id in ids) == joined, score

@@ -51,6 +51,7 @@ from camwatch.track.movement import (
     MOVING_PIXELS,
     MotionShare,
     confirmable,
+    may_continue,
     never_moved,
     note_motion,
     smooth,
@@ -277,8 +278,8 @@ class ObjectTracker:
     def _rejoin(self, ts: float, frame_size: tuple[int, int]) -> None:
         """New objects that are a lost one back in view take its id (``track.reid``).
 
-        A candidate is a new object seen now, with two detections and seen on moving pixels
-        at least once (scenery never rejoins a person), and not announced before this pass.
+        A candidate is a new object seen now, not announced before this pass, with two
+        detections at the moving threshold on moving pixels (``movement.may_continue``).
         """
         cfg = self.tracking
         lost = [Lost(t.obj, t.obj.lost, t.appearance) for t in self._tracks.values()
@@ -286,8 +287,8 @@ class ObjectTracker:
         if not lost:
             return
         new = [Returning(t.obj, t.appearance) for t in self._tracks.values()
-               if not (t.obj.confirmed and t.confirmed_at is not None and t.confirmed_at < ts)
-               and t.obj.seen_this_frame and t.obj.hits >= 2 and not never_moved(t.obj)]
+               if not (t.obj.confirmed and t.confirmed_at is not None and t.confirmed_at < ts) and t.obj.seen_this_frame
+               and may_continue(t.obj, self.objects_config.filter_for(t.obj.label), cfg, self._offset)]
         for came, match in pair_up(lost, new, frame_size, cfg.reentry_seconds, cfg.reentry_similarity):
             old, dropped = self._tracks[match.lost.id], self._tracks.pop(came.id)
             _LOGGER.debug("%s %s back in view on %s after %.1fs (%s)", came.label, match.lost.id, self.camera,
