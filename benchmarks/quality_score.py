@@ -11,9 +11,17 @@ Times are seconds into the clip (an event's start/end minus the replay's start t
 - recall = found / required visits; precision = (events - false) / events.
 - Each true event is given to one visit: first one event per visit, largest overlap first
   (two people crossing are two events for two visits, not a split), then every remaining
-  true event to the visit it overlaps most. A visit holding two or more events is *split*.
+  true event to the visit it overlaps most. A visit holding two or more events is *split*;
+  a found visit holding none of its own is *merged* (its only event is another visit's: two
+  people, or two visits one after the other, made one event).
 - Latency of a found required visit: its earliest event start minus the visit start (at
   least 0; an event that began inside the 1 s tolerance counts as on time).
+- First alert of a found required visit: the earliest alert (the pass that announced an
+  event: when the notification and the Home Assistant alert go out) of an event touching
+  the visit's window, sent while the window was open, minus the visit start (at least 0).
+  An alert before the visit began is another visitor's; a found visit with no alert of its
+  own during it (its person merged into an event announced earlier) is *unalerted*.
+  *Events per visit* counts the events given to it.
 - Per-frame counts (``people_per_frame``): counted people at the sampled frame nearest to
   each ground-truth second, compared with the ground-truth count.
 """
@@ -43,6 +51,19 @@ class Visit:
         return (self.start - TOLERANCE, self.end + TOLERANCE)
 
 
+@dataclass(frozen=True)
+class VisitScore:
+    """One required visit: how many events it got and when the first one alerted."""
+
+    id: str
+    events: int
+    first_alert: float | None  # seconds from the visit's start (None: not found, or no alert)
+
+    def to_dict(self) -> dict[str, Any]:
+        alert = None if self.first_alert is None else round(self.first_alert, 2)
+        return {"id": self.id, "events": self.events, "first_alert": alert}
+
+
 @dataclass
 class ClipScore:
     clip: str
@@ -51,8 +72,12 @@ class ClipScore:
     events: int = 0
     false_events: int = 0
     split_visits: int = 0  # required visits given two or more events
+    merged_visits: int = 0  # found required visits given no event of their own
     latencies: list[float] = field(default_factory=list)  # per found required visit, seconds
+    first_alerts: list[float] = field(default_factory=list)  # per found required visit with an alert, seconds
+    per_visit: list[VisitScore] = field(default_factory=list)  # every required visit, in ground-truth order
     missed: list[str] = field(default_factory=list)  # ids of required visits not found
+    unalerted: list[str] = field(default_factory=list)  # ids of found required visits with no alert during them
     false_spans: list[Span] = field(default_factory=list)
     empty_clip: bool = False  # expected to hold nobody
     scored: bool = True  # False when the clip has no visits to score events against
@@ -77,8 +102,12 @@ class ClipScore:
             "false_events": self.false_events,
             "precision": self.precision,
             "split_visits": self.split_visits,
+            "merged_visits": self.merged_visits,
             "latencies": [round(v, 2) for v in self.latencies],
+            "first_alerts": [round(v, 2) for v in self.first_alerts],
+            "visits": [v.to_dict() for v in self.per_visit],
             "missed": self.missed,
+            "unalerted": self.unalerted,
             "false_spans": [[round(a, 2), round(b, 2)] for a, b in self.false_spans],
             "empty_clip": self.empty_clip,
             "scored": self.scored,
@@ -129,12 +158,19 @@ def score_clip(
     entry: Mapping[str, Any],
     events: Sequence[Span],
     counts_at: Mapping[float, int] | None = None,
+    alerts: Sequence[float | None] | None = None,
 ) -> ClipScore:
     """Score one clip's person events (clip-time spans) against its ground-truth ``entry``.
 
     ``counts_at`` maps clip time of each processed frame to the number of people counted
-    there; it is compared with ``people_per_frame`` when the entry has it.
+    there; it is compared with ``people_per_frame`` when the entry has it. ``alerts`` gives,
+    for each event, the clip time it alerted (None: it did not); without it no first-alert
+    latency is reported.
     """
+    alert_of: dict[Span, float] = {}  # two events with the same span: the earlier alert
+    for span, alert in zip(events, alerts if alerts is not None else [None] * len(events), strict=True):
+        if alert is not None:
+            alert_of[span] = min(alert, alert_of.get(span, alert))
     result = ClipScore(clip, events=len(events))
     result.empty_clip = bool(entry.get("expected_zero_person_events"))
     visits = parse_visits(entry)
@@ -167,12 +203,23 @@ def score_clip(
         overlapping = [e for e in events if touches(e, visit.window)]
         if not overlapping:
             result.missed.append(visit.id)
+            result.per_visit.append(VisitScore(visit.id, 0, None))
             continue
         result.found += 1
         if len(assigned[k]) >= 2:
             result.split_visits += 1
+        if not assigned[k]:
+            result.merged_visits += 1
         first = min(e[0] for e in (assigned[k] or overlapping))
         result.latencies.append(max(0.0, first - visit.start))
+        start, end = visit.window
+        alerted = [a for e in overlapping if (a := alert_of.get(e)) is not None and start <= a <= end]
+        first_alert = max(0.0, min(alerted) - visit.start) if alerted else None
+        if first_alert is not None:
+            result.first_alerts.append(first_alert)
+        else:
+            result.unalerted.append(visit.id)
+        result.per_visit.append(VisitScore(visit.id, len(assigned[k]), first_alert))
     return result
 
 
@@ -250,8 +297,12 @@ class Totals:
     events: int = 0
     false_events: int = 0
     split_visits: int = 0
+    merged_visits: int = 0
+    unalerted_visits: int = 0
+    visit_events: int = 0  # events given to the found required visits (one each is the target)
     empty_clip_events: int = 0
     latencies: list[float] = field(default_factory=list)
+    first_alerts: list[float] = field(default_factory=list)
     frame_recalls: list[float] = field(default_factory=list)
 
     @property
@@ -276,8 +327,13 @@ class Totals:
             "precision": self.precision,
             "split_visits": self.split_visits,
             "split_share": self.split_share,
+            "merged_visits": self.merged_visits,
+            "unalerted_visits": self.unalerted_visits,
+            "visit_events": self.visit_events,
             "empty_clip_events": self.empty_clip_events,
             "latency_median": median(self.latencies),
+            "first_alert_median": median(self.first_alerts),
+            "first_alert_p90": percentile(self.first_alerts, 90),
             "frame_recall_mean": sum(self.frame_recalls) / len(self.frame_recalls) if self.frame_recalls else None,
         }
 
@@ -293,7 +349,11 @@ def totals(scores: Sequence[ClipScore]) -> Totals:
         out.events += s.events
         out.false_events += s.false_events
         out.split_visits += s.split_visits
+        out.merged_visits += s.merged_visits
+        out.unalerted_visits += len(s.unalerted)
+        out.visit_events += sum(v.events for v in s.per_visit)
         out.latencies += s.latencies
+        out.first_alerts += s.first_alerts
         if s.frame_recall is not None:
             out.frame_recalls.append(s.frame_recall)
         if s.empty_clip:
@@ -307,3 +367,14 @@ def median(values: Sequence[float]) -> float | None:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """The ``pct``-th percentile, linear between the two nearest ranks (numpy's default)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

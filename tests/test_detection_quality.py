@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.quality_score import score_clip, totals
+from benchmarks.quality_score import percentile, score_clip, totals
 
 CLIP = {
     "expected_zero_person_events": False,
@@ -81,3 +81,40 @@ def test_totals_skip_unscored_clips_and_count_empty_clip_events():
     assert (t.required, t.found, t.events, t.false_events, t.empty_clip_events) == (3, 1, 3, 2, 1)
     assert t.precision == pytest.approx(1 / 3)
     assert t.split_share == 0.0
+
+
+def test_first_alert_and_events_per_visit():
+    clip = {"visits": [{"id": "A", "start": 2.0, "end": 10.0, "required": True},
+                       {"id": "B", "start": 20.0, "end": 30.0, "required": True},
+                       {"id": "C", "start": 40.0, "end": 45.0, "required": True}]}
+    # A: one event, alerted 1.5 s after its start (the event began at 2.5, confirmed later);
+    # B: two events, the second alerts first; C: an event that never alerted (disarmed)
+    events = [(2.5, 9.0), (20.5, 24.0), (25.0, 30.0), (40.0, 44.0)]
+    score = score_clip("c", clip, events, alerts=[3.5, 27.0, 25.5, None])
+    assert [(v.id, v.events, v.first_alert) for v in score.per_visit] == [
+        ("A", 1, pytest.approx(1.5)), ("B", 2, pytest.approx(5.5)), ("C", 1, None)]
+    assert score.first_alerts == [pytest.approx(1.5), pytest.approx(5.5)]
+    assert score.unalerted == ["C"]
+    assert score.latencies == [pytest.approx(0.5), pytest.approx(0.5), 0.0]
+    assert (score.split_visits, score.merged_visits) == (1, 0)
+    t = totals([score])
+    assert t.visit_events == 4
+    assert t.to_dict()["first_alert_p90"] == pytest.approx(1.5 + 0.9 * 4.0)
+
+
+def test_one_event_over_two_visits_one_after_the_other_is_a_merge():
+    clip = {"visits": [{"id": "1", "start": 5.0, "end": 20.0, "required": True},
+                       {"id": "2", "start": 23.0, "end": 44.0, "required": True}]}
+    score = score_clip("one-by-one", clip, [(5.5, 40.0)], alerts=[6.0])
+    assert (score.found, score.split_visits, score.merged_visits) == (2, 0, 1)
+    assert [v.events for v in score.per_visit] == [0, 1]
+    # the one alert went out during the first visit: the second visitor raised none
+    assert [v.first_alert for v in score.per_visit] == [pytest.approx(1.0), None]
+    assert score.unalerted == ["2"]
+    assert totals([score]).unalerted_visits == 1
+
+
+def test_percentile_interpolates_between_ranks():
+    assert percentile([], 90) is None
+    assert percentile([3.0], 90) == 3.0
+    assert percentile([0.0, 1.0, 2.0, 10.0], 90) == pytest.approx(2.0 + 0.7 * 8.0)

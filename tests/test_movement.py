@@ -157,23 +157,42 @@ def test_a_walker_does_not_take_over_the_mannequin_they_pass():
 
 
 def test_confirmed_object_where_pixels_still_move_is_kept_a_while():
-    tracker = _tracker(max_disappeared=1.0, min_misses=2)
+    tracker = _tracker(max_disappeared=1.0, min_misses=2, reentry_seconds=0)
     update = _walk(tracker, [0.7, 0.7, 0.7, 0.7], step=0.0)
     obj = update.active[0]
     assert obj.confirmed
     for i in range(4, 4 + int(2.0 * FPS)):  # 2 s: the detector misses them, pixels still change
         update = tracker.update([], i / FPS, FRAME, FULL, COLOUR, _moving_where(obj.box))
-        assert not update.ended
+        assert not update.ended and obj.present
     ended = []
     for i in range(14, 60):
         ended += tracker.update([], i / FPS, FRAME, FULL, COLOUR, _moving_where(obj.box)).ended
     assert [o.id for o in ended] == [obj.id]  # but not for long
-    other = _tracker(max_disappeared=1.0, min_misses=2)
+    other = _tracker(max_disappeared=1.0, min_misses=2, reentry_seconds=0)
     update = _walk(other, [0.7, 0.7, 0.7, 0.7], step=0.0)
     gone = []
     for i in range(4, 4 + int(2.0 * FPS)):  # nothing moves there: it ends after max_disappeared
         gone += other.update([], i / FPS, FRAME, FULL, COLOUR, _moving_where()).ended
     assert gone
+
+
+def test_a_missed_object_is_no_longer_present_at_once_but_kept_for_reentry():
+    """Looked for twice and not there: not shown nor counted from then on (no ghost), yet
+    kept for ``reentry_seconds`` (someone stepping into the dark) before it ends."""
+    tracker = _tracker(max_disappeared=1.0, min_misses=2, reentry_seconds=10.0)
+    obj = _walk(tracker, [0.7, 0.7, 0.7, 0.7], step=0.0).active[0]
+    assert obj.present
+    tracker.update([], 4 / FPS, FRAME, FULL, COLOUR, _moving_where())
+    assert obj.present and obj.misses == 1  # one miss may be the detector's
+    update = tracker.update([], 5 / FPS, FRAME, FULL, COLOUR, _moving_where())
+    assert obj.lost and not obj.present and obj in update.active
+    ended = []
+    for i in range(6, 5 + int(12 * FPS)):
+        ended += tracker.update([], i / FPS, FRAME, FULL, COLOUR, _moving_where()).ended
+        if ended:
+            assert i / FPS - obj.last_seen >= 10.0
+            break
+    assert ended == [obj] and obj.last_seen == 3 / FPS  # its event ends at the last sighting
 
 
 def test_scenery_memory_learns_still_places_and_forgets_old_ones():

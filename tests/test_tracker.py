@@ -77,7 +77,7 @@ def test_low_median_score_is_not_confirmed_but_high_one_is():
 
 
 def test_occlusion_gap_keeps_id_then_object_ends_after_max_disappeared():
-    tracker = _tracker(max_disappeared=2.0, min_misses=2)
+    tracker = _tracker(max_disappeared=2.0, min_misses=2, reentry_seconds=0)
     for i in range(6):
         update = tracker.update([_person(100 + 20 * i)], i / FPS, FRAME, FULL)
     obj_id = update.active[0].id
@@ -99,7 +99,7 @@ def test_occlusion_gap_keeps_id_then_object_ends_after_max_disappeared():
 
 
 def test_no_misses_where_the_detector_did_not_look():
-    tracker = _tracker(max_disappeared=1.0)
+    tracker = _tracker(max_disappeared=1.0, reentry_seconds=0)
     for i in range(5):
         update = tracker.update([_person(100)], i / FPS, FRAME, FULL)
     elsewhere = [(900, 0, 1200, 300)]
@@ -174,7 +174,7 @@ def test_real_clip_gives_stable_person_ids(shared_media, detector):
             h, w = frame.shape[:2]
             dets = detector.detect(frame, 0.4)
             update = tracker.update(dets, index / fps, (w, h), [(0, 0, w, h)])
-            confirmed = [o for o in update.active if o.confirmed]
+            confirmed = [o for o in update.active if o.present]
             frames_with_person += bool(confirmed)
             confirmed_ids |= {o.id for o in confirmed}
             for obj in confirmed:

@@ -102,3 +102,45 @@ def test_disabled_zone_is_ignored_and_unconfirmed_objects_are_not_counted():
 def test_a_zone_needs_three_points():
     with pytest.raises(ValueError, match="at least 3 points"):
         ZoneConfig(coordinates=[(0, 0), (1, 1)])
+
+
+def _seen(obj: TrackedObject, box: tuple[float, float, float, float], ts: float) -> TrackedObject:
+    obj.box, obj.last_seen, obj.seen_this_frame = box, ts, True
+    return obj
+
+
+def test_a_person_cut_off_by_the_bottom_edge_counts_where_they_visibly_stand():
+    """A zone drawn to 0.995 of the frame height, a person whose feet are below the picture:
+    their box's bottom edge is the frame's (outside the zone), yet they stand in it."""
+    floor = [(400, 300), (600, 300), (600, 497.5), (400, 497.5)]
+    tracker = ZoneTracker({"porch": ZoneConfig(coordinates=floor, inertia=1)}, FRAME)
+    cut = _seen(_obj(oid="cut"), (440, 250, 560, 500), 0.0)
+    beside = _seen(_obj(oid="beside"), (640, 250, 760, 500), 0.0)  # cut too, standing right of the zone
+    whole = _seen(_obj(oid="whole"), (470, 250, 530, 450), 0.0)  # feet in view, inside
+    tracker.update([cut, beside, whole], 0.0)
+    assert (cut.current_zones, beside.current_zones, whole.current_zones) == (["porch"], [], ["porch"])
+    assert tracker.counts([cut, beside, whole]) == {"porch": {"person": 2}}
+
+
+def test_a_cut_box_counts_where_its_lower_part_is_not_anywhere_it_overlaps():
+    wall = [(400, 0), (600, 0), (600, 300), (400, 300)]  # above the floor the person stands on
+    tracker = ZoneTracker({"window": ZoneConfig(coordinates=wall, inertia=1)}, FRAME)
+    head_in_it = _seen(_obj(), (440, 150, 560, 500), 0.0)  # the box overlaps the zone, the feet do not
+    tracker.update([head_in_it], 0.0)
+    assert head_in_it.current_zones == []
+    # a whole box keeps the bottom-centre rule: feet at y=290, inside
+    tracker.update([_seen(head_in_it, (440, 90, 560, 290), 1.0)], 1.0)
+    assert head_in_it.current_zones == ["window"]
+
+
+def test_an_object_out_of_sight_leaves_its_zones_at_its_last_sighting():
+    tracker = ZoneTracker({"yard": ZoneConfig(coordinates=SQUARE, inertia=1)}, FRAME)
+    obj = _obj()
+    for ts in (0.0, 1.0, 2.0):
+        tracker.update([_at(obj, 500, 300, ts)], ts)
+    assert obj.current_zones == ["yard"] and tracker.counts([obj]) == {"yard": {"person": 1}}
+    obj.seen_this_frame, obj.lost = False, True  # the tracker lost it (looked twice, not there)
+    tracker.update([obj], 3.5)
+    assert obj.current_zones == [] and obj.zones_entered == ["yard"]
+    assert obj.zone_dwell["yard"] == pytest.approx(2.0)  # entered at 0, last seen at 2
+    assert tracker.counts([obj]) == {"yard": {}}

@@ -59,18 +59,23 @@ class TrackingConfig(Section):
         description="A stationary object's region is detected again this often.",
     )
     reentry_seconds: float = Field(
-        4.0,
+        15.0,
         ge=0,
-        title="Re-entry window (s)",
-        description="A confirmed object out of sight (left the view, or hidden behind something) for up to this "
-        "long is the same object when it comes back looking the same; 0 disables re-identification.",
+        le=120,
+        title="Out-of-sight window (s)",
+        description="A confirmed object lost from view (into the dark, behind a car or a door frame, its face on "
+        "the lens, out through the edge of the picture) is remembered this long: when it reappears where it could "
+        "have walked in the meantime, it continues the same event (no new alert). Its event still ends at its last "
+        "sighting, and meanwhile it is not shown or counted. 0 ends objects after max_disappeared instead.",
     )
     reentry_similarity: float = Field(
-        0.55,
-        gt=0,
+        0.65,
+        ge=0,
         le=1,
-        title="Re-entry similarity",
-        description="Colour-histogram correlation a returning object needs to keep its id (and its event).",
+        title="Out-of-sight look similarity",
+        description="How alike (grey levels of the upper and lower body, 0-1; works on infrared) a person "
+        "reappearing must look to continue the lost one's event; position and time decide first, this only "
+        "refuses someone who looks clearly different.",
     )
     moving_distance: float = Field(
         0.5,

@@ -83,6 +83,7 @@ class CameraPipeline:
         self.frames = 0
         self.last_ts: float | None = None
         self._last_full_frame = -1e18
+        self._shown: set[str] = set()  # ids of the boxes on the last live still
         self._pending: list[EventMessage] = []  # finished stages' last messages, sent with the next pass
         self._min_score = min([config.objects.filter_for(lb).min_score for lb in config.objects.track] or [0.5])
         self._min_score = min(self._min_score, config.tracking.keep_score)  # weak detections keep tracks
@@ -139,20 +140,25 @@ class CameraPipeline:
         result.objects = update.active
         self.zones.update(update.active, ts)
         messages = self._take_pending()
-        messages += self.engine.update(update.active, image, ts)
+        messages += self.engine.update(update.active, image, ts)  # a lost object's event stays open
         messages += self.engine.end(update.ended, ts)
-        result.messages = self._run_stages(self._frame_context(frame, update.active), messages)
+        in_view = [o for o in update.active if not o.lost]  # the stages never see an object out of sight
+        result.messages = self._run_stages(self._frame_context(frame, in_view), messages)
         self.report.events(result.messages)
-        self._publish_counts(update.active, ts)
-        self._update_state(image, update.active, ts)
+        present = [o for o in update.active if o.present]
+        self._publish_counts(present, ts)
+        self._update_state(image, present, ts)
         return result
 
     def _regions(self, motion_boxes, ts: float, motion_on: bool) -> list[tuple[int, int, int, int]]:
         """Where the detector looks this frame.
 
-        New motion (not explained by a confirmed object) and unconfirmed objects are looked
+        New motion (not explained by a present object) and unconfirmed objects are looked
         at every frame; a confirmed object is re-detected every ``tracked_interval`` seconds
-        (the tracker predicts it in between), a stationary one every ``stationary_recheck``.
+        (the tracker predicts it in between), a stationary one every ``stationary_recheck``,
+        and right away once it was missed, so that a person who left stops being shown within
+        a frame or two instead of a second look ``tracked_interval`` later. A lost object is
+        not looked for: the motion of someone coming back is.
         """
         w, h = self.frame_size  # type: ignore[misc]
         detect = self.config.detect
@@ -168,7 +174,9 @@ class CameraPipeline:
         tracked: list[tuple[int, int, int, int]] = []
         settled: list[tuple[float, float, float, float]] = []  # confirmed, recently seen: explain motion
         for obj in self.tracker.active_objects():
-            due = not obj.confirmed or ts - self.tracker.last_looked(obj) >= every
+            if obj.lost:
+                continue
+            due = not obj.confirmed or obj.misses > 0 or ts - self.tracker.last_looked(obj) >= every
             if self.tracker.still_scenery(obj):
                 due = False
             elif obj.stationary:
@@ -228,27 +236,29 @@ class CameraPipeline:
         return pending
 
     # ----------------------------------------------------------- publishing
-    def _publish_counts(self, objects: list[TrackedObject], ts: float) -> None:
+    def _publish_counts(self, present: list[TrackedObject], ts: float) -> None:
+        """Objects in view per label and per zone: MQTT counts and Home Assistant occupancy."""
         counts: dict[str, int] = {}
-        for obj in objects:
-            if obj.confirmed:
-                counts[obj.label] = counts.get(obj.label, 0) + 1
-        zones = self.zones.counts(objects) if self.zones else {}
+        for obj in present:
+            counts[obj.label] = counts.get(obj.label, 0) + 1
+        zones = self.zones.counts(present) if self.zones else {}
         self.report.counts(counts, zones, ts)
 
-    def _update_state(self, image: np.ndarray, objects: list[TrackedObject], ts: float) -> None:
-        confirmed = [o for o in objects if o.confirmed]
+    def _update_state(self, image: np.ndarray, present: list[TrackedObject], ts: float) -> None:
+        """What "In view now" and the live picture show: the present objects only."""
         self.report.frame(
             detector_calls=self.detector_calls,
             last_frame_time=ts,
             objects=[
                 {"id": o.id, "label": o.label, "score": round(o.score, 3), "box": [round(v) for v in o.box],
                  "stationary": o.stationary, "zones": list(o.current_zones)}
-                for o in confirmed
+                for o in present
             ],
         )
-        if self.report.still_due():
-            ok, jpeg = cv2.imencode(".jpg", self.annotate(image, confirmed), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        shown = {o.id for o in present}
+        if shown != self._shown or self.report.still_due():  # a box that goes goes at once
+            self._shown = shown
+            ok, jpeg = cv2.imencode(".jpg", self.annotate(image, present), [cv2.IMWRITE_JPEG_QUALITY, 80])
             if ok:
                 self.report.still(jpeg.tobytes(), ts)
 

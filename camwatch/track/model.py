@@ -1,4 +1,12 @@
-"""The tracked object: what the tracker hands to zones and the event engine each frame."""
+"""The tracked object: what the tracker hands to zones and the event engine each frame.
+
+*Present* is the one notion of "in view now" that everything shown or counted uses (live
+picture, "In view now", MQTT counts, Home Assistant occupancy, zone counts): a confirmed
+object the detector has not lost. A confirmed object it lost (looked twice, nobody there)
+stays tracked a while as *lost* so that the person coming back out of the dark or from
+behind a car continues their event (``camwatch.track.reid``), but it is neither shown nor
+counted meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +45,12 @@ class TrackedObject:
     motion_hits: int = 0  # matched detections that lay on moving pixels
     motion_checks: int = 0  # matched detections for which motion was known
     ended: bool = False
+    lost: bool = False  # confirmed, but the detector looked and it was not there: kept only to be recognised
+
+    @property
+    def present(self) -> bool:
+        """Confirmed and in view: what the live picture, counts and occupancy show."""
+        return self.confirmed and not self.lost and not self.ended
 
     @property
     def median_score(self) -> float:

@@ -79,3 +79,16 @@ def confirmable(obj: TrackedObject, flt: ObjectFilter, cfg: TrackingConfig, offs
     if median >= flt.moving_threshold - offset and is_moving(obj, cfg):
         return True
     return median >= flt.threshold and (obj.motion_checks == 0 or obj.motion_hits > 0)
+
+
+def may_continue(obj: TrackedObject, flt: ObjectFilter, cfg: TrackingConfig, offset: float = 0.0) -> bool:
+    """Enough for a new object to continue a lost confirmed one (``track.reid``): two detections
+    at the moving threshold, on moving pixels (``motion_support`` of them). The travel a new
+    object needs to be confirmed on its own is not asked: the lost one already showed it was
+    a person who moves, and a returning person may stop. Scenery that sways (balloons, a
+    bush) still needs a person's score."""
+    if obj.hits < 2 or obj.median_score < flt.moving_threshold - offset:
+        return False
+    if obj.motion_checks == 0:
+        return True
+    return obj.motion_hits > 0 and obj.motion_hits >= cfg.motion_support * obj.motion_checks

@@ -12,23 +12,21 @@ Life of an object: created on an unmatched detection that is no duplicate of an 
 matched in the same pass; *confirmed* once it has ``min_hits`` detections and enough
 evidence (``track.movement``): a median score at the label's ``threshold``, or the lower
 ``moving_threshold`` when it really moves (travels on moving pixels); something that never
-moved never qualifies. *Ended* after it has been unseen for ``max_disappeared`` seconds
-**and** missed by ``min_misses`` detector passes that looked where it was. Objects outside
-every looked region accrue no misses, nor does a confirmed object where pixels still move
-(for up to 2.5 s without a detection: a dim person the detector misses for a moment). An
-object whose box stays on its resting box for ``stationary_seconds`` is *stationary*;
-moving off it makes it active again.
+moved never qualifies. *Lost* (no longer present: not shown, not counted) once ``min_misses``
+detector passes looked where it was and missed it; objects outside every looked region
+accrue no misses, nor does a confirmed object where pixels still move (up to 2.5 s: a dim
+person the detector misses for a moment). A lost confirmed object is kept for
+``reentry_seconds``: a new object that can only be it back in view (out of the dark, from
+behind a car, through the edge it left by: ``track.reid``) continues it, and so its event.
+*Ended* after that (``max_disappeared`` for unconfirmed objects); its event ends at its
+last sighting. An object whose box stays on its resting box for ``stationary_seconds`` is
+*stationary*; moving off it makes it active again.
 
 Matching never joins boxes of very different sizes (a person and a box around half the
 scene). Detections scoring between ``keep_score`` and the label's ``min_score`` only keep an
 object they clearly overlap. Still detections at places learned as scenery
 (``track.scenery``) hold only an object sitting right there, so a person's object does not
 jump onto the mannequin they walked past.
-
-Short absences: a confirmed object that leaves the view (or is hidden) and comes back
-within ``reentry_seconds`` looking the same (a colour histogram of its box, compared by
-correlation) keeps its id, so a person stepping out of view for a moment is one event,
-not two. Different people entering one after the other do not look the same.
 """
 
 from __future__ import annotations
@@ -45,7 +43,7 @@ from camwatch.detectors.base import Box, Detection
 from camwatch.geometry import intersection, shift
 from camwatch.geometry import iou as box_iou
 from camwatch.ids import new_event_id
-from camwatch.track.appearance import appearance, similarity
+from camwatch.track.appearance import appearance, blend
 from camwatch.track.filters import DetectionFilter
 from camwatch.track.lighting import is_greyscale
 from camwatch.track.model import TrackedObject
@@ -53,11 +51,13 @@ from camwatch.track.movement import (
     MOVING_PIXELS,
     MotionShare,
     confirmable,
+    may_continue,
     never_moved,
     note_motion,
     smooth,
     travel,
 )
+from camwatch.track.reid import Lost, Returning, absorb, pair_up
 from camwatch.track.scenery import SceneryMemory
 
 _LOGGER = logging.getLogger(__name__)
@@ -85,7 +85,8 @@ class _Track:
     rest_box: Box  # where it has been resting since ``rest_since``
     rest_since: float
     last_looked: float
-    appearance: np.ndarray | None = None  # colour histogram of the box, for re-identification
+    appearance: np.ndarray | None = None  # grey-level look of the box, for re-identification
+    confirmed_at: float | None = None  # when it was confirmed (announced after that update)
 
 
 def _centre(box: Sequence[float]) -> tuple[float, float]:
@@ -111,7 +112,6 @@ class ObjectTracker:
         self._frame: np.ndarray | None = None
         self._motion: MotionShare | None = None
         self.scenery = SceneryMemory()
-        self._greyscale = False  # the current frame has no colour (infrared)
         self._offset = 0.0  # score offset of the current frame (greyscale frames, see TrackingConfig)
         self._owners: dict[int, TrackedObject] = {}
 
@@ -161,8 +161,8 @@ class ObjectTracker:
                 self._filter.objects is not self.objects_config
             ):
                 self._filter = DetectionFilter(self.objects_config, frame_size)
-            self._greyscale = frame is not None and is_greyscale(frame)
-            self._offset = self.tracking.greyscale_offset if self._greyscale else 0.0
+            greyscale = frame is not None and is_greyscale(frame)  # an infrared view
+            self._offset = self.tracking.greyscale_offset if greyscale else 0.0
             weak = [d for d in detections if self._filter.reason(d, self._offset) == "score below min_score"
                     and d.score >= self.tracking.keep_score]
             detections = self._filter.apply(detections, self._offset)
@@ -181,18 +181,18 @@ class ObjectTracker:
         unmatched = self._match(strong, ts)
         self._match(scenery, ts, mode="sitting")
         self._match(weak, ts, mode="weak")
-        if frame is not None and self.tracking.reentry_seconds > 0 and not self._greyscale:
-            unmatched = self._reidentify(unmatched, ts)  # (greyscale frames: colours tell nobody apart)
         for det in unmatched:
             if not self._duplicate(det):
                 self._create(det, ts, frame_size)
+        self._count_misses(ts, looked_regions, frame_size)
+        if self.tracking.reentry_seconds > 0 and frame_size is not None:
+            self._rejoin(ts, frame_size)  # after the misses: a lost object this pass looked for is gone
         for det in (*detections, *weak):  # still detections not on a person: learn the place
             owner = self._owners.get(id(det))
             if id(det) in still and (owner is None or (not owner.confirmed and never_moved(owner))):
                 self.scenery.observe(det, ts)
         self.scenery.forget_old(ts)
-        ended = self._age(ts, looked_regions, frame_size)
-        return TrackUpdate(active=self.active_objects(), ended=ended)
+        return TrackUpdate(active=self.active_objects(), ended=self._end(ts))
 
     def _still(self, det: Detection) -> bool:
         """Nothing moves under the detection (False when motion is unknown)."""
@@ -221,13 +221,17 @@ class ObjectTracker:
 
         ``strong``: by overlap with the predicted box, else by centre distance; ``weak``
         (low-scored): only by a clear overlap with the predicted box of an object not seen in
-        this pass; ``sitting`` (scenery): only an object whose last box is right there.
+        this pass; ``sitting`` (scenery): only an object whose last box is right there. An
+        object lost longer than ``max_disappeared`` is matched by none of these: whoever
+        stands where it was seen by then is recognised as it only by ``_rejoin``.
         """
         cfg = self.tracking
         pairs: list[tuple[float, str, int]] = []
         for tid, track in self._tracks.items():
             obj = track.obj
             if mode != "strong" and obj.seen_this_frame:
+                continue
+            if obj.lost and ts - obj.last_seen > cfg.max_disappeared:
                 continue
             pred = self._predicted(obj, ts)
             diag = max(1.0, ((pred[2] - pred[0]) ** 2 + (pred[3] - pred[1]) ** 2) ** 0.5)
@@ -271,36 +275,28 @@ class ObjectTracker:
             self._hit(self._tracks[tid], detections[i], ts, weak=mode == "weak")
         return [d for i, d in enumerate(detections) if i not in used_dets]
 
-    def _reidentify(self, detections: list[Detection], ts: float) -> list[Detection]:
-        """Give returning objects their old id: same label, unseen for a while, same look."""
+    def _rejoin(self, ts: float, frame_size: tuple[int, int]) -> None:
+        """New objects that are a lost one back in view take its id (``track.reid``).
+
+        A candidate is a new object seen now, not announced before this pass, with two
+        detections at the moving threshold on moving pixels (``movement.may_continue``).
+        """
         cfg = self.tracking
-        away = [
-            t for t in self._tracks.values()
-            if t.obj.confirmed and not t.obj.seen_this_frame and t.appearance is not None
-            and 0.3 <= ts - t.obj.last_seen <= cfg.reentry_seconds
-        ]
-        if not away:
-            return detections
-        left: list[Detection] = []
-        for det in detections:
-            look = self._appearance(det.box)
-            best, best_sim = None, cfg.reentry_similarity
-            for track in away:
-                if track.obj.label != det.label or track.obj.seen_this_frame or look is None:
-                    continue
-                if not _similar_size(track.obj.smoothed or track.obj.box, det.box):
-                    continue
-                sim = similarity(track.appearance, look)
-                if sim >= best_sim:
-                    best, best_sim = track, sim
-            if best is None:
-                left.append(det)
-                continue
-            _LOGGER.debug("%s %s back in view (similarity %.2f)", best.obj.label, best.obj.id, best_sim)
-            best.obj.velocity = (0.0, 0.0)
-            best.obj.last_seen = ts  # no velocity from the jump
-            self._hit(best, det, ts, look)
-        return left
+        lost = [Lost(t.obj, t.obj.lost, t.appearance) for t in self._tracks.values()
+                if t.obj.confirmed and not t.obj.seen_this_frame and ts - t.obj.last_seen <= cfg.reentry_seconds]
+        if not lost:
+            return
+        new = [Returning(t.obj, t.appearance) for t in self._tracks.values()
+               if not (t.obj.confirmed and t.confirmed_at is not None and t.confirmed_at < ts) and t.obj.seen_this_frame
+               and may_continue(t.obj, self.objects_config.filter_for(t.obj.label), cfg, self._offset)]
+        for came, match in pair_up(lost, new, frame_size, cfg.reentry_seconds, cfg.reentry_similarity):
+            old, dropped = self._tracks[match.lost.id], self._tracks.pop(came.id)
+            _LOGGER.debug("%s %s back in view on %s after %.1fs (%s)", came.label, match.lost.id, self.camera,
+                          came.first_seen - match.lost.last_seen, match.reason)
+            absorb(old.obj, came)
+            old.rest_box, old.rest_since, old.last_looked = dropped.rest_box, dropped.rest_since, dropped.last_looked
+            old.appearance = blend(old.appearance, dropped.appearance, 0.5)
+            self._owners = {d: old.obj if owner is came else owner for d, owner in self._owners.items()}
 
     def _appearance(self, box: Sequence[float]) -> np.ndarray | None:
         if self._frame is None or self.tracking.reentry_seconds <= 0:  # only re-identification uses it
@@ -324,12 +320,12 @@ class ObjectTracker:
         obj.origin = obj.smoothed = det.box
         self._note_motion(obj, det.box)
         obj.seen_this_frame = True
-        self._tracks[obj.id] = _Track(obj, det.box, ts, ts, self._appearance(det.box))
+        track = self._tracks[obj.id] = _Track(obj, det.box, ts, ts, self._appearance(det.box))
         self._maybe_confirm(obj)
+        if obj.confirmed:
+            track.confirmed_at = ts
 
-    def _hit(
-        self, track: _Track, det: Detection, ts: float, look: np.ndarray | None = None, weak: bool = False
-    ) -> None:
+    def _hit(self, track: _Track, det: Detection, ts: float, weak: bool = False) -> None:
         obj = track.obj
         dt = ts - obj.last_seen
         if dt > 0:
@@ -338,16 +334,14 @@ class ObjectTracker:
             a = _VELOCITY_SMOOTHING
             obj.velocity = (a * vx + (1 - a) * obj.velocity[0], a * vy + (1 - a) * obj.velocity[1])
         obj.box = det.box
-        if look is None:
-            look = self._appearance(det.box)
-        if look is not None:
-            track.appearance = look if track.appearance is None else 0.7 * track.appearance + 0.3 * look
+        track.appearance = blend(track.appearance, self._appearance(det.box))
         obj.score = det.score
         if not weak:  # a weak detection keeps the object, it does not vouch for it
             obj.scores.append(det.score)
             obj.top_score = max(obj.top_score, det.score)
             obj.hits += 1
         obj.misses = 0
+        obj.lost = False
         obj.smoothed = smooth(obj.smoothed, det.box)
         if obj.origin is not None:
             obj.travel = max(obj.travel, travel(obj.origin, obj.smoothed))
@@ -357,6 +351,8 @@ class ObjectTracker:
         track.last_looked = ts
         self._update_stationary(track, ts)
         self._maybe_confirm(obj)
+        if obj.confirmed and track.confirmed_at is None:
+            track.confirmed_at = ts
 
     def _note_motion(self, obj: TrackedObject, box: Box) -> None:
         note_motion(obj, self._motion(box) if self._motion is not None else None)
@@ -395,34 +391,42 @@ class ObjectTracker:
         self, obj: TrackedObject, ts: float, regions: Sequence[Sequence[float]], frame_size: tuple[int, int] | None
     ) -> bool:
         """Whether this pass looked where the object is (or was): else it accrues no miss."""
-        if not regions:
-            return False
         pred = self._predicted(obj, ts)
         if frame_size is not None:
             frame = (0.0, 0.0, float(frame_size[0]), float(frame_size[1]))
             pred_area = max(1e-6, (pred[2] - pred[0]) * (pred[3] - pred[1]))
             if intersection(pred, frame) < _LOOKED_SHARE * pred_area:
-                return True  # predicted to have left the frame
+                return True  # predicted to have left the frame: no need to look
+        if not regions:
+            return False
         for box in (pred, obj.box):
             area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
             if any(intersection(box, r) >= _LOOKED_SHARE * area for r in regions):
                 return True
         return False
 
-    def _age(
+    def _count_misses(
         self, ts: float, regions: Sequence[Sequence[float]], frame_size: tuple[int, int] | None
-    ) -> list[TrackedObject]:
-        cfg = self.tracking
-        ended: list[TrackedObject] = []
-        for tid, track in list(self._tracks.items()):
+    ) -> None:
+        """A miss for each object this pass looked at and did not find; lost after ``min_misses``."""
+        for track in self._tracks.values():
             obj = track.obj
             unseen = ts - obj.last_seen
             if not obj.seen_this_frame and self._looked_at(obj, ts, regions, frame_size):
                 track.last_looked = ts
                 if not (obj.confirmed and unseen < _MOTION_KEEP_SECONDS and self._moving_there(obj, ts)):
                     obj.misses += 1
-            wait = max(cfg.max_disappeared, cfg.reentry_seconds) if obj.confirmed and track.appearance is not None \
-                else cfg.max_disappeared
+            if obj.confirmed and not obj.lost and obj.misses >= self.tracking.min_misses:
+                obj.lost = True  # not shown nor counted from now on; kept to be recognised
+                _LOGGER.debug("%s %s lost from view on %s (unseen %.1fs)", obj.label, obj.id, self.camera, unseen)
+
+    def _end(self, ts: float) -> list[TrackedObject]:
+        cfg = self.tracking
+        ended: list[TrackedObject] = []
+        for tid, track in list(self._tracks.items()):
+            obj = track.obj
+            unseen = ts - obj.last_seen
+            wait = max(cfg.max_disappeared, cfg.reentry_seconds) if obj.confirmed else cfg.max_disappeared
             gone = unseen >= wait and obj.misses >= cfg.min_misses
             if gone or ts - track.last_looked >= cfg.lost_timeout:
                 obj.ended = True

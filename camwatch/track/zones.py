@@ -1,22 +1,49 @@
 """Zones: which named polygon each tracked object is in, with inertia, entry and dwell time.
 
-Presence is judged at the bottom centre of the box (where a person stands, where a car
-touches the road). An object enters a zone after ``inertia`` consecutive observations
-inside and leaves after ``inertia`` consecutive observations outside, so a box that
-jitters across an edge does not flap.
+Presence is judged where the object stands: the bottom centre of its box (a person's feet,
+where a car touches the road). A box the bottom of the picture cuts off (someone close to
+the camera, feet out of view) has no feet point: its bottom edge is only the frame's. Such
+an object is in a zone when the lower part of its box in the picture (``FOOT_STRIP`` of
+its height, the middle of its width) lies mostly (``FOOT_SHARE``) inside it, so a person
+visibly standing in a zone that stops just short of the frame's edge counts there. An
+object enters a zone after ``inertia`` consecutive observations inside and leaves after
+``inertia`` consecutive observations outside, so a box that jitters across an edge does not
+flap. An object out of sight (lost) leaves its zones at its last sighting.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from camwatch.config.zones import ZoneConfig
 from camwatch.geometry import point_in_polygon, polygon_to_pixels
 from camwatch.track.model import TrackedObject
 
 _LOGGER = logging.getLogger(__name__)
+CUT_MARGIN = 0.02  # share of the frame height: a box reaching this close to the bottom has its feet cut off
+FOOT_STRIP = 0.25  # the lowest share of a cut box's height that stands for where the person stands
+FOOT_WIDTH = 0.6  # the middle share of its width (arms and bags stick out, feet do not)
+FOOT_SHARE = 0.5  # share of that strip inside a zone for the object to stand in it
+_GRID = (5, 3)  # points sampled across and up the strip
+
+
+def stands_in(box: Sequence[float], polygon: np.ndarray, frame_height: int) -> bool:
+    """Whether an object with ``box`` stands in ``polygon`` (pixels): see the module doc."""
+    x1, y1, x2, y2 = box
+    if y2 < frame_height * (1 - CUT_MARGIN):
+        return point_in_polygon(((x1 + x2) / 2.0, y2), polygon)
+    bottom = min(y2, float(frame_height))
+    top = bottom - FOOT_STRIP * max(0.0, bottom - y1)
+    left = x1 + (x2 - x1) * (1 - FOOT_WIDTH) / 2
+    width = (x2 - x1) * FOOT_WIDTH
+    cols, rows = _GRID
+    points = [(left + width * (i + 0.5) / cols, top + (bottom - top) * (j + 0.5) / rows)
+              for i in range(cols) for j in range(rows)]
+    return sum(point_in_polygon(p, polygon) for p in points) >= FOOT_SHARE * len(points)
 
 
 @dataclass
@@ -81,8 +108,10 @@ class ZoneTracker:
                         self._leave(obj, name, presence, ts)
                     presence.streak = 0
                     continue
-                if obj.seen_this_frame:
-                    self._observe(obj, name, presence, point_in_polygon(obj.bottom_center, polygon), ts)
+                if obj.lost and presence.inside:  # out of sight: out of the zone since its last sighting
+                    self._leave(obj, name, presence, obj.last_seen)
+                elif obj.seen_this_frame:
+                    self._observe(obj, name, presence, stands_in(obj.box, polygon, self.frame_size[1]), ts)
                 if presence.inside and presence.visit_start is not None:  # until last seen, not while unseen
                     obj.zone_dwell[name] = presence.dwell_before + max(0.0, obj.last_seen - presence.visit_start)
             if obj.ended:
@@ -126,14 +155,14 @@ class ZoneTracker:
         _LOGGER.debug("%s %s left zone %s", obj.label, obj.id, name)
 
     def counts(self, objects: list[TrackedObject]) -> dict[str, dict[str, int]]:
-        """Confirmed, live objects per enabled zone and label (labels the zone names count from 0)."""
+        """Present objects per enabled zone and label (labels the zone names count from 0)."""
         result: dict[str, dict[str, int]] = {}
         for name, zone in self.zones.items():
             if not self.enabled(name):
                 continue
             result[name] = dict.fromkeys(zone.objects, 0)
         for obj in objects:
-            if not obj.confirmed or obj.ended:
+            if not obj.present:
                 continue
             for name in obj.current_zones:
                 if name in result:

@@ -4,6 +4,10 @@
 (camwatch.config.writer): the rest of the file stays as written — comments, order, ``${...}``
 secret references — the result is validated by the config models before it replaces the
 file atomically, and the previous version is kept as ``<file>.bak``.
+
+A zone is in use when its ``enabled`` is true *and* its runtime switch (MQTT, Home
+Assistant) is on. The editor's on/off switch saves ``enabled`` and sets the runtime switch
+to the same value, so after a save the page, the file and Home Assistant agree.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from camwatch.config import CamwatchConfig
 from camwatch.config.writer import ConfigWriteError, ConfigWriter, delete_path, get_path, set_path
 from camwatch.config.zones import ZoneConfig
+from camwatch.control import ControlError
 from camwatch.names import LABEL_NAME, ZONE_NAME
 from camwatch.web.context import WebContext
 
@@ -166,4 +171,15 @@ def save_zones(ctx: WebContext, camera: str, body: Any) -> CamwatchConfig:
     _LOGGER.info("zones of camera %s saved to %s (%d zone(s), %d mask(s))", camera, path, len(zones), len(masks))
     if ctx.apply_config is not None:
         ctx.apply_config(new_config)
+    _switch_zones(ctx, camera, new_config)
     return new_config
+
+
+def _switch_zones(ctx: WebContext, camera: str, config: CamwatchConfig) -> None:
+    """Each saved zone's runtime switch follows its ``enabled`` (see the module doc)."""
+    for name, zone in config.cameras[camera].zones.items():
+        try:
+            if ctx.control.zone_enabled(camera, name) != zone.enabled:
+                ctx.control.set(camera, f"zone:{name}", zone.enabled)
+        except ControlError as exc:  # a camera the running system does not have (disabled)
+            _LOGGER.info("zone %s of camera %s: runtime switch not set (%s)", name, camera, exc)

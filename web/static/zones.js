@@ -1,4 +1,6 @@
 // Zones and masks editor: polygons drawn on the camera's latest still, saved in relative 0..1 coordinates.
+// Each zone has an on/off switch: it shows whether the zone is in use now (its configuration and
+// its runtime switch, which Home Assistant also sets) and is saved with the shapes.
 "use strict";
 (function () {
   var editor = document.getElementById("editor");
@@ -14,7 +16,7 @@
   };
   var ZONE_COLORS = ["#2f81f7", "#3fb950", "#d29922", "#a371f7", "#f778ba", "#39c5cf"];
   var image = null;
-  var shapes = [];        // {type: "zone"|"mask", name, points: [[x, y]...], extra: {}}
+  var shapes = [];        // {type: "zone"|"mask", name, points: [[x, y]...], extra: {}}; a zone's extra.enabled: its switch
   var selected = -1;
   var drawing = null;     // the shape being drawn
   var dragging = null;    // {shape, index}
@@ -45,7 +47,9 @@
       if (shape !== drawing) ctx2d.closePath();
       ctx2d.lineWidth = i === selected ? line * 2 : line;
       ctx2d.strokeStyle = c;
+      ctx2d.setLineDash(shape.type === "zone" && shape.extra.enabled === false ? [line * 4, line * 3] : []);  // off: dashed
       ctx2d.stroke();
+      ctx2d.setLineDash([]);
       if (shape !== drawing) {
         ctx2d.globalAlpha = shape.type === "mask" ? 0.35 : 0.18;
         ctx2d.fillStyle = c;
@@ -83,9 +87,33 @@
       swatch.style.background = color(i);
       li.appendChild(swatch);
       li.appendChild(document.createTextNode(shape.type === "zone" ? "zone " + shape.name : "motion mask " + (i + 1)));
+      if (shape.type === "zone") li.appendChild(zoneSwitch(shape));
       li.addEventListener("click", function () { selected = i; drawing = null; render(); });
       list.appendChild(li);
     });
+  }
+
+  function zoneSwitch(shape) {
+    var label = document.createElement("label");
+    label.className = "switch zone-switch";
+    label.style.marginLeft = "12px";
+    var input = document.createElement("input");
+    input.type = "checkbox";
+    input.setAttribute("role", "switch");
+    input.setAttribute("data-zone-switch", shape.name);
+    input.checked = shape.extra.enabled !== false;
+    var text = document.createElement("span");
+    text.textContent = input.checked ? "on" : "off";
+    input.addEventListener("change", function () {
+      shape.extra.enabled = input.checked;
+      text.textContent = input.checked ? "on" : "off";
+      dirty = true;
+      say("Zone " + shape.name + " switched " + (input.checked ? "on" : "off") + ": Save to apply.");
+    });
+    label.addEventListener("click", function (event) { event.stopPropagation(); });  // not a shape pick
+    label.appendChild(input);
+    label.appendChild(text);
+    return label;
   }
 
   function relative(event) {
@@ -181,7 +209,7 @@
     say("Saving…");
     try {
       var saved = await camwatch.api("PUT", editor.getAttribute("data-zones"), body);
-      load(saved);
+      load(saved, await runtimeSwitches());
       dirty = false;
       say("Saved and applied.");
     } catch (err) {
@@ -199,7 +227,7 @@
     return points.map(function (p) { return [Math.round(p[0] / size[0] * 10000) / 10000, Math.round(p[1] / size[1] * 10000) / 10000]; });
   }
 
-  function load(data) {
+  function load(data, switches) {
     var size = image ? [image.naturalWidth, image.naturalHeight] : null;
     var unconvertible = false;
     shapes = [];
@@ -207,6 +235,8 @@
       var zone = Object.assign({}, data.zones[name]);
       var points = toRelative(zone.coordinates, size);
       delete zone.coordinates;
+      // in use = on in the configuration and on its runtime switch (Home Assistant may have switched it off)
+      zone.enabled = zone.enabled !== false && !(switches && switches[name] === false);
       if (!points) { unconvertible = true; return; }
       shapes.push({ type: "zone", name: name, points: points, extra: zone });
     });
@@ -223,19 +253,31 @@
     render();
   }
 
+  // The zones' runtime switches ({name: bool}); none when they cannot be read (the configuration alone then).
+  async function runtimeSwitches() {
+    try {
+      var control = await camwatch.api("GET", editor.getAttribute("data-control"));
+      var camera = (control.cameras || {})[editor.getAttribute("data-camera")] || {};
+      return camera.zones || {};
+    } catch (err) {
+      return {};
+    }
+  }
+
   async function init() {
-    var data;
+    var data, switches;
     try { data = await camwatch.api("GET", editor.getAttribute("data-zones")); } catch (err) { say(err.message, true); return; }
+    switches = await runtimeSwitches();
     var img = new Image();
     img.onload = function () {
       image = img;
       canvas.width = img.naturalWidth;
       canvas.height = img.naturalHeight;
-      load(data);
+      load(data, switches);
     };
     img.onerror = function () {
       say("No picture from this camera yet: shapes are drawn on a blank frame.");
-      load(data);
+      load(data, switches);
     };
     img.src = editor.getAttribute("data-still") + "?t=" + Date.now();
   }
