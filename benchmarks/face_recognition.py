@@ -81,9 +81,7 @@ def evaluate(
                 if face is None:
                     raise RuntimeError(f"no face for {name} in enrolment frame {index}")
                 gallery.enrol(name, frames[index], face.box, f"{GIF}#{index}")
-        rows, vectors = gallery._embeddings()
         names = [p.name for p in gallery.people()]
-        per_name = {n: vectors[[i for i, m in enumerate(rows) if m == n]] for n in names}
 
         probes = correct = missed_faces = impostor_trials = impostor_accepts = 0
         genuine: list[float] = []
@@ -101,10 +99,11 @@ def evaluate(
                 match = gallery.best_match(vector)
                 if match is not None and match.name == name and match.score >= threshold:
                     correct += 1
-                genuine.append(float(embedder.similarity(vector, per_name[name]).max()))
+                scores = gallery.scores(vector)  # the same score naming uses (samples and their views)
+                genuine.append(scores[name])
                 for other in names:
                     if other != name:
-                        score = float(embedder.similarity(vector, per_name[other]).max())
+                        score = scores[other]
                         impostor.append(score)
                         impostor_trials += 1
                         impostor_accepts += score >= threshold
