@@ -2,6 +2,7 @@
 
     python benchmarks/faces_eval.py GROUNDTRUTH.json [--models DIR] [--detector FILE]
         [--media DIR] [--config FILE] [--seconds 8] [--near-duplicates] [--no-clips] [--json]
+        [--degraded [--face-px 48] [--degrade-tool FILE]]
 
 Needs the ``faces`` extra (dlib). GROUNDTRUTH.json (``../shared/faces-eval/groundtruth.json`` or
 your own, photo paths relative to it): ``enrol`` {name: [photos]}, ``probes`` {photo: [names left to right by face centre;
@@ -31,6 +32,13 @@ Protocol, as a user meets it:
 
 The face clips of ``--media`` (nobody in them is enrolled) report person events, events with a
 face, events compared and strangers named.
+
+``--degraded``: the same people at surveillance quality. The measuring protocol's own tool
+(``../shared/tools/degrade_faces.py``, called, never copied) makes three copies of every probe (and
+near-duplicate) photo with the detail of a ``--face-px`` wide face: ``low`` (down- and up-sampled,
+JPEG 40), ``ir`` (grey with sensor noise), ``blur`` (a 5 px horizontal motion blur at that scale);
+enrolment photos stay as they are. Each copy goes through the whole pipeline as above, and the
+report gives one line per condition: clean, low, ir, blur.
 """
 
 from __future__ import annotations
@@ -51,6 +59,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+DEGRADE_TOOL = SHARED / "tools" / "degrade_faces.py"
+CONDITIONS = ("low", "ir", "blur")  # the copies degrade_faces.py makes, by file-name suffix
 FACE_MODELS = ("face_detection_short_range.tflite", "face_detection_full_range.tflite")
 CLIPS = ("face-demographics-walking.gif", "head-pose-face-detection-female-and-male.gif", "face.jpg")
 FPS = 5.0
@@ -280,9 +290,9 @@ def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> di
 
     embedder = load_embedder("dlib")
     gallery = FaceGallery(data_dir, embedder)
-    names, vectors = gallery._embeddings()
+    names, vectors, kinds = gallery._embeddings()
     people = sorted(set(names))
-    first = {p: vectors[names.index(p)][None, :] for p in people}  # each person's first enrolled photo
+    first = {p: vectors[names.index(p)][None, :] for p in people}  # each person's first enrolled photo (no view)
     known: list[float] = []
     known_one: list[float] = []
     wrong: list[float] = []
@@ -291,7 +301,7 @@ def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> di
         image = cv2.imread(str(base / photo))
         for box, label in label_faces(reference_faces(image, hog), truth):
             vector = embedder.embed(image, box)
-            best = {p: float(embedder.similarity(vector, vectors[[n == p for n in names]]).max()) for p in people}
+            best = gallery.scores(vector)  # the score naming uses: samples and their degraded views
             if label in people:
                 known.append(best[label])
                 known_one.append(float(embedder.similarity(vector, first[label])[0]))
@@ -307,7 +317,8 @@ def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> di
                 "max": round(max(values), 3)}
 
     return {"known": stats(known), "known_first_photo_only": stats(known_one), "wrong_person": stats(wrong),
-            "strangers": stats(strangers), "enrolled_photos": {p: names.count(p) for p in people}}
+            "strangers": stats(strangers), "enrolled_photos": {p: [n for n, k in zip(names, kinds, strict=True)
+                                                                  if k == 0].count(p) for p in people}}
 
 
 def run_clips(media: Path, data_dir: Path, work: Path, detector: Path, config: Path | None, seconds: float) -> list:
@@ -334,8 +345,32 @@ def run_clips(media: Path, data_dir: Path, work: Path, detector: Path, config: P
 
 
 # ------------------------------------------------------------------- main
+def degraded_set(groundtruth: Path, work: Path, near_duplicates: bool, face_px: int, tool: Path) -> tuple[Path, dict]:
+    """The protocol tool's degraded copies of the probes (and near-duplicates): their ground truth,
+    and each copy's (condition, set) by file name."""
+    spec = json.loads(groundtruth.read_text())
+    sets = {photo: "probes" for photo in spec["probes"]}
+    if near_duplicates:
+        sets.update({photo: "near_duplicates" for photo in spec.get("near_duplicates", {})})
+    source = work / "to-degrade.json"
+    every = {**spec["probes"], **(spec.get("near_duplicates", {}) if near_duplicates else {})}
+    source.write_text(json.dumps({"enrol": spec["enrol"], "probes": every}))
+    out = work / "degraded"
+    result = subprocess.run([sys.executable, str(tool), str(groundtruth.parent), str(source), str(out), str(face_px)],
+                            capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError(f"{tool.name} failed: {result.stderr[-2000:]}")
+    tags: dict[str, tuple[str, str]] = {}
+    for photo, kind in sets.items():
+        stem = str(Path(photo).with_suffix("")).replace("/", "__")
+        for condition in CONDITIONS:
+            tags[f"{stem}-{condition}.jpg"] = (condition, kind)
+    return out / "groundtruth.json", tags
+
+
 def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None, config: Path | None = None,
-             seconds: float = 8.0, near_duplicates: bool = False, clips: bool = True, keep: Path | None = None) -> dict:
+             seconds: float = 8.0, near_duplicates: bool = False, clips: bool = True, keep: Path | None = None,
+             tags: dict[str, tuple[str, str]] | None = None) -> dict:
     import dlib
 
     spec = json.loads(groundtruth.read_text())
@@ -343,6 +378,9 @@ def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None
     probes = {photo: ("probes", truth) for photo, truth in spec["probes"].items()}
     if near_duplicates:
         probes.update({photo: ("near_duplicates", truth) for photo, truth in spec.get("near_duplicates", {}).items()})
+    if tags:  # degraded copies: the set is "<condition>" or "<condition> near_duplicates"
+        probes = {photo: (_set_name(*tags[photo]) if photo in tags else "probes", truth)
+                  for photo, (_, truth) in probes.items()}
     hog = dlib.get_frontal_face_detector()
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="faces-eval-") as tmp:
@@ -379,6 +417,10 @@ def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None
     return result
 
 
+def _set_name(condition: str, kind: str) -> str:
+    return condition if kind == "probes" else f"{condition} {kind}"
+
+
 def totals(rows: list[FaceRow]) -> dict:
     listed = [r for r in rows if r.truth not in ("unlisted", "unlocated") and not r.truth.startswith(STRANGER)]
     others = [r for r in rows if r not in listed]
@@ -401,10 +443,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--near-duplicates", action="store_true", help="also probe the near-duplicate photos")
     parser.add_argument("--no-clips", action="store_true", help="skip the clips of --media")
     parser.add_argument("--keep", type=Path, default=None, help="keep the data directory here")
+    parser.add_argument("--degraded", action="store_true", help="also run the protocol's degraded copies of the probes")
+    parser.add_argument("--face-px", type=int, default=48, help="face width whose detail the degraded copies keep")
+    parser.add_argument("--degrade-tool", type=Path, default=DEGRADE_TOOL, help="the protocol's degrade_faces.py")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = evaluate(args.groundtruth, args.models, args.detector or args.models / default_detector_file(), args.media,
+    detector = args.detector or args.models / default_detector_file()
+    result = evaluate(args.groundtruth, args.models, detector, args.media,
                       args.config, args.seconds, args.near_duplicates, not args.no_clips, args.keep)
+    if args.degraded:
+        with tempfile.TemporaryDirectory(prefix="faces-degraded-") as tmp:
+            degraded, tags = degraded_set(args.groundtruth, Path(tmp), args.near_duplicates, args.face_px, args.degrade_tool)
+            low = evaluate(degraded, args.models, detector, None, args.config, args.seconds, False, False, None, tags)
+        result["degraded"] = {"face_px": args.face_px, "faces": low["faces"], "totals": low["totals"],
+                              "notes": low["notes"], "enrolment": low["enrolment"], "seconds": low["seconds"]}
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -430,6 +482,25 @@ def print_report(result: dict) -> None:
     for clip in result["clips"]:
         print("clip:", json.dumps(clip))
     print(f"{result['seconds']} s")
+    if "degraded" in result:
+        degraded = result["degraded"]
+        for row in degraded["faces"]:
+            if row["category"] != "right":
+                print(f"degraded: {row['photo'][-48:]:48s} {row['truth'][:24]:24s} {str(row['given'])[:16]:16s} {row['category']}")
+        print(f"condition (face detail {degraded['face_px']} px)  known  right  wrong  unknown  not found  strangers named")
+        for name, counts in [("clean", result["totals"].get("probes", {})), *degraded["totals"].items()]:
+            print(condition_line(name, counts))
+        print(f"{degraded['seconds']} s")
+
+
+def condition_line(name: str, counts: dict) -> str:
+    known = counts.get("known faces", 0)
+    right = counts.get("right", 0)
+    unknown = counts.get("unknown", 0) + counts.get("uncertain", 0) + counts.get("not compared", 0)
+    missing = counts.get("not found", 0) + counts.get("no person", 0)
+    share = f"{100 * right / known:.0f} %" if known else "-"
+    return (f"{name:34s} {known:5d}  {right:3d} ({share})  {counts.get('wrong', 0):3d}  {unknown:5d}  {missing:5d}"
+            f"  {counts.get('strangers named', 0)} of {counts.get('stranger faces', 0)}")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ class Candidate:
     embedding: np.ndarray | None = field(default=None, repr=False)
     id: int | None = None  # row id once stored
     path: Path | None = None
+    event_id: str | None = None
 
 
 class EventFaces:
@@ -121,12 +122,18 @@ class EventFaces:
                     embedding = np.frombuffer(r[7], dtype=np.float32) if r[7] is not None and r[6] == self.model else None
                     out.setdefault(r[1], []).append(Candidate(
                         float(r[3]), float(r[4]), float(r[5]), float(r[2]), np.zeros((0, 0, 3), np.uint8),
-                        embedding, int(r[0]), self.directory / r[8],
+                        embedding, int(r[0]), self.directory / r[8], str(r[1]),
                     ))
         return out
 
     def crop(self, candidate: Candidate) -> np.ndarray | None:
         return cv2.imread(str(candidate.path)) if candidate.path is not None else None
+
+    def path(self, face_id: int) -> Path | None:
+        """The crop file of one stored face, by row id."""
+        with self._lock:
+            row = self._db.execute("SELECT file FROM event_faces WHERE id = ?", (face_id,)).fetchone()
+        return self.directory / row[0] if row and row[0] else None
 
     def mark(self, event_ids: list[str], how: str) -> None:
         """Record that the homeowner named (``NAMED:<name>``) or dismissed these events' faces."""

@@ -190,6 +190,11 @@ class FaceGallery:
             self._cache = None
         _LOGGER.info("gallery: deleted sample %d of %s", sample_id, person.name)
 
+    def samples_from(self, source: str) -> list[int]:
+        """Ids of the samples enrolled from one source (``event:<id>``)."""
+        with self._lock:
+            return [int(r[0]) for r in self._db.execute("SELECT id FROM samples WHERE source = ?", (source,))]
+
     def sources(self) -> set[str]:
         """Where every enrolled face came from (``event:<id>``, ``upload:<file>``)."""
         with self._lock:
