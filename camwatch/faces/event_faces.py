@@ -28,7 +28,7 @@ from camwatch.atomic import write_atomic
 
 _LOGGER = logging.getLogger(__name__)
 
-KEEP_PER_EVENT = 3
+KEEP_PER_EVENT = 5
 KEEP_EVENTS = 1000
 #: How the homeowner handled an event's face: it stays out of "Who is this?".
 DISMISSED = "dismissed"

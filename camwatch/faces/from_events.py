@@ -25,8 +25,10 @@ from camwatch.faces.quality import sharpness
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Faces enrolled when the homeowner names an event (or a group of events): the best ones.
-ENROL_PER_NAMING = 3
+#: Faces enrolled when the homeowner names an event (or a group of events): the best ones, each
+#: unlike those already chosen (a walker's faces differ from frame to frame; near copies add nothing).
+ENROL_PER_NAMING = 5
+NEAR_COPY = 0.85
 #: Two unnamed events whose best faces are at least this similar are shown as one person.
 #: Stricter than naming (0.5): a wrong group would enrol one person's face under another's name.
 GROUP_SIMILARITY = 0.6
@@ -80,7 +82,7 @@ def enrol_candidates(
             raise GalleryError("this event has no face to enrol")
         raise GalleryError(f"not added: {rules.reason(best.width, best.sharpness)}")
     ids = []
-    for candidate in good[:ENROL_PER_NAMING]:
+    for candidate in _varied(good, gallery)[:ENROL_PER_NAMING]:
         where = f"event:{candidate.event_id}" if candidate.event_id else source
         crop = candidate.crop_bgr if candidate.crop_bgr.size else gallery.events.crop(candidate)
         if crop is None:
@@ -92,6 +94,21 @@ def enrol_candidates(
     if not ids:
         raise GalleryError("the faces of this event are no longer on the device")
     return ids
+
+
+def _varied(candidates: list[Candidate], gallery: FaceGallery) -> list[Candidate]:
+    """Best first, leaving out near copies of a face already chosen."""
+    if gallery.embedder is None:
+        return candidates
+    chosen: list[Candidate] = []
+    for candidate in candidates:
+        vectors = [c.embedding for c in chosen if c.embedding is not None]
+        if candidate.embedding is not None and vectors and float(
+            gallery.embedder.similarity(candidate.embedding, np.stack(vectors)).max()
+        ) >= NEAR_COPY:
+            continue
+        chosen.append(candidate)
+    return chosen
 
 
 def group_unnamed(events: list[str], candidates: dict[str, list[Candidate]], similarity) -> list[Group]:
