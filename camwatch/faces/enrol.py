@@ -112,8 +112,10 @@ def enrol_image(gallery: FaceGallery, finder: FaceFinder, name: str, image_bgr: 
     faces = finder.faces(image_bgr)
     if not faces:
         raise GalleryError("no face found in the image")
-    others = [f for f in faces[1:] if f.width >= SECOND_FACE * faces[0].width and f.score >= SECOND_FACE_SCORE]
+    clear = [f for f in faces if f.score >= SECOND_FACE_SCORE]
+    face = clear[0] if clear else faces[0]  # the largest clear face, not a larger doubtful one
+    others = [f for f in clear if f is not face and f.width >= SECOND_FACE * face.width]
     if others:
         raise GalleryError(f"this photo shows {len(others) + 1} faces: use a photo of {name} alone, "
                            "or crop it to their face")
-    return gallery.enrol(name, image_bgr, faces[0].box, source)
+    return gallery.enrol(name, image_bgr, face.box, source)
