@@ -38,7 +38,7 @@ from camwatch.faces.from_events import (
     group_unnamed,
     legacy_candidate,
 )
-from camwatch.faces.gallery import FaceGallery, GalleryError, NotFound
+from camwatch.faces.gallery import FaceGallery, GalleryError, NotFound, validate_name
 from camwatch.faces.naming import UNKNOWN
 
 _LOGGER = logging.getLogger(__name__)
@@ -258,7 +258,8 @@ def register_event_face_routes(bp: Blueprint, access: FacesAccess) -> None:
         name = body["name"]
         samples = gallery.samples_from(f"event:{event_id}")
         if name is not None:
-            name = gallery.create(name).name if not _exists(gallery, name) else gallery.get(name).name
+            clean = validate_name(name)  # the gallery's one name rule (GalleryError: 400)
+            name = gallery.get(clean).name if _exists(gallery, clean) else gallery.create(clean).name
         for sample_id in samples:
             gallery.move_sample(sample_id, name)
         added, note = 0, None
