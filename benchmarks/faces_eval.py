@@ -187,6 +187,7 @@ def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> di
     """The recogniser alone: similarity of each reference face to each enrolled person."""
     from camwatch.faces.embedder import load_embedder
     from camwatch.faces.gallery import FaceGallery
+    from camwatch.faces.quality import clip_box, sharpness
 
     embedder = load_embedder("dlib")
     gallery = FaceGallery(data_dir, embedder)
@@ -201,7 +202,8 @@ def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> di
         image = cv2.imread(str(base / photo))
         for box, label in label_faces(reference_faces(image, hog), truth):
             vector = embedder.embed(image, box)
-            best = gallery.scores(vector)  # the score naming uses: samples and their degraded views
+            x1, y1, x2, y2 = clip_box(box, image.shape[1], image.shape[0])
+            best = gallery.scores(vector, sharpness(image[y1:y2, x1:x2]))  # the score naming uses
             if label in people:
                 known.append(best[label])
                 known_one.append(float(embedder.similarity(vector, first[label])[0]))
@@ -341,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             degraded, tags = degraded_set(args.groundtruth, Path(tmp), args.near_duplicates, args.face_px, args.degrade_tool)
             low = evaluate(degraded, args.models, detector, None, args.config, args.seconds, False, False, None, tags)
         result["degraded"] = {"face_px": args.face_px, "faces": low["faces"], "totals": low["totals"],
+                              "margins": low["margins"],
                               "notes": low["notes"], "enrolment": low["enrolment"], "seconds": low["seconds"]}
     if args.json:
         json.dump(result, sys.stdout, indent=2)

@@ -14,6 +14,8 @@ import pytest
 
 from camwatch.faces.enrol import FaceFinder, decode_image, enrol_image
 from camwatch.faces.gallery import FaceGallery
+from camwatch.faces.matching import POOR_DETAIL
+from camwatch.faces.quality import clip_box, sharpness
 from camwatch.faces.views import VIEW_FACE_WIDTHS, degraded_views
 from tests.conftest import MODELS, SHARED, require
 
@@ -89,7 +91,22 @@ def test_a_blurred_small_face_scores_higher_with_views_and_others_stay_low(tmp_p
     vector = embedder.embed(blurred, face.box)
     names, vectors, kinds = gallery._embeddings()
     originals = embedder.similarity(vector, vectors[(np.array(names) == "Barack") & (kinds == 0)])
-    scores = gallery.scores(vector)
+    x1, y1, x2, y2 = clip_box(face.box, width, height)
+    detail = sharpness(blurred[y1:y2, x1:x2])
+    assert detail < POOR_DETAIL  # a poor face: compared with the views too
+    scores = gallery.scores(vector, detail)
     assert scores["Barack"] > float(originals.max())  # the views lift the right person
     assert scores["Joe"] < 0.45 < scores["Barack"]
+    # The same face sharp is compared with the enrolled photos alone: its score is their best.
+    x1, y1, x2, y2 = clip_box(face.box, width, height)
+    sharp_vector = embedder.embed(probe, face.box)
+    assert sharpness(probe[y1:y2, x1:x2]) >= POOR_DETAIL
+    plain = embedder.similarity(sharp_vector, vectors[(np.array(names) == "Joe") & (kinds == 0)])
+    assert gallery.scores(sharp_vector, sharpness(probe[y1:y2, x1:x2]))["Joe"] == pytest.approx(float(plain.max()))
+    # The same face sharp is compared with the enrolled photos alone: its score is their best.
+    x1, y1, x2, y2 = clip_box(face.box, width, height)
+    sharp_vector = embedder.embed(probe, face.box)
+    assert sharpness(probe[y1:y2, x1:x2]) >= POOR_DETAIL
+    plain = embedder.similarity(sharp_vector, vectors[(np.array(names) == "Joe") & (kinds == 0)])
+    assert gallery.scores(sharp_vector, sharpness(probe[y1:y2, x1:x2]))["Joe"] == pytest.approx(float(plain.max()))
     gallery.close()

@@ -357,18 +357,18 @@ class FaceGallery:
                 self._cache = (names, vectors, kinds)
             return self._cache
 
-    def scores(self, embedding: np.ndarray) -> dict[str, float]:
-        """Every known person's score for this face (see ``faces.matching``)."""
+    def scores(self, embedding: np.ndarray, detail: float | None = None) -> dict[str, float]:
+        """Every known person's score for this face; ``detail``: its sharpness (``faces.matching``)."""
         if self.embedder is None:
             return {}
         names, vectors, kinds = self._embeddings()
         if not names:
             return {}
-        return person_scores(self.embedder.similarity(embedding, vectors), names, kinds)
+        return person_scores(self.embedder.similarity(embedding, vectors), names, kinds, detail)
 
-    def best_match(self, embedding: np.ndarray) -> Match | None:
+    def best_match(self, embedding: np.ndarray, detail: float | None = None) -> Match | None:
         """The most similar known person and their score, or None with an empty gallery."""
-        scores = self.scores(embedding)
+        scores = self.scores(embedding, detail)
         if not scores:
             return None
         name = max(scores, key=scores.__getitem__)

@@ -246,7 +246,7 @@ class FaceStage:
             state.best_compared = max(state.best_compared, quality)
             before = state.votes.name
             embedding = self.embedder.embed(frame_bgr, face.box)
-            match = self.gallery.best_match(embedding)
+            match = self.gallery.best_match(embedding, sharp)
             _LOGGER.debug("%s: person %s face %s (quality %.2f) best match %s", self.camera, result.object_id,
                           [round(v) for v in face.box], quality, match)
             if match is not None and match.score >= self.config.recognition_threshold:
