@@ -97,13 +97,13 @@ class FaceGallery:
         try:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)
+            #: The best faces of recent events (for naming from an event and grouping unnamed faces).
+            self.events = EventFaces(self._db, self._lock, self.directory / "events", embedder.name if embedder else None)
         except sqlite3.Error as exc:
             self._db.close()
             raise data_file_error(db_path, exc, "the face gallery") from None
         self._cache: tuple[list[str], np.ndarray, np.ndarray] | None = None
         self._version = -1
-        #: The best faces of recent events (for naming from an event and grouping unnamed faces).
-        self.events = EventFaces(self._db, self._lock, self.directory / "events", embedder.name if embedder else None)
         if embedder is not None and self._samples_without_views():
             # galleries enrolled before views existed: computed once, off the caller's thread
             threading.Thread(target=self.complete_views, name="face-views", daemon=True).start()

@@ -7,9 +7,11 @@ re-detections, where their speed puts them) is searched with BlazeFace short and
 (``faces.search``). Face cameras (doorbells) also search the whole frame. Every face found is
 then given to the person whose expected head it fits best — among all tracked people, so a box
 that spans two people does not hand one person's face to the other — and a face that fits no
-one's head is dropped (BlazeFace also finds dogs' faces). Names come from several agreeing
-recognitions (``faces.naming``). Faces that pass the quality gates come back as ``FaceResult``;
-the caller records them on the person's event.
+one's head is dropped (BlazeFace also finds dogs' faces). A person's first faces are all compared
+with the gallery, then one per interval or a clearly better one, and their best compared faces are
+kept with the event (``faces.event_faces``) for naming it later. Names come from several agreeing
+recognitions or one sure one (``faces.naming``). Faces that pass the quality gates come back as
+``FaceResult``; the caller records them on the person's event.
 """
 
 from __future__ import annotations
