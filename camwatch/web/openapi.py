@@ -39,7 +39,7 @@ _CONFIG_WRITES = {"api.camera_zones_put", "cameras.put_settings", "cameras.delet
 _CONFLICT = {"faces.create_person", "faces.rename", "faces.enrol", "auth.setup", *_CONFIG_WRITES}
 _UNAVAILABLE = {"sse.stream", "cameras.test_source", *_CONFIG_WRITES}
 _THROTTLED = {"auth.login", "auth.setup", "auth.change_password"}
-_NOT_FOUND = {"api.camera_latest", "pages.zones_index", "notify.test_destination"}
+_NOT_FOUND = {"api.camera_latest", "pages.zones_index", "notify.test_destination", "faces.set_unknown_alert"}
 _ANSWERS = {
     "api.health": "Health", "api.events": "EventList", "api.event": "Event", "api.keep_event": "Event",
     "api.event_filters": "EventFilters", "api.delete_event": "Deleted", "api.cameras": "CameraList",
