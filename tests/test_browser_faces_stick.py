@@ -6,8 +6,8 @@ profile and blurred (the case where a name given on the page used to be forgotte
 
 The Faces page shows one "Who is this?" card per person (the man's passes grouped, with a count;
 the two people at the desk apart), a card is dismissed, the man is named from his card — and the
-next pass of the clip carries his name. On a phone the page fits the screen with the named person
-near the top. Screenshots go to test-artifacts/screenshots/faces-stick-*.png.
+next pass of the clip carries his name. The hall's alert on faces nobody knows is switched on from
+the page. On a phone the page fits the screen with the named person near the top. Screenshots go to test-artifacts/screenshots/faces-stick-*.png.
 """
 
 from __future__ import annotations
@@ -126,6 +126,13 @@ def test_a_name_given_on_the_page_is_recognised_on_the_next_pass(live: Any, brow
     later = _wait(lambda: _passes(app, named_at + 1), "the next pass of the walker", 150)
     assert later[-1].sub_label == NAME, [(e.id, e.sub_label) for e in later]
     assert page.locator("#unknown-faces article.unknown-face", has_text="Hall").count() == 0
+
+    # The alert on faces nobody knows, switched on for the hall from the page: saved in config.yml.
+    page.check("#alert-cameras input[data-camera=hall]")
+    wait_js(page, "document.querySelector('#alerts-result').textContent === 'Saved.'")
+    saved = yaml.safe_load(app.config_path.read_text())
+    assert saved["cameras"]["hall"]["faces"]["unknown_alert"] is True
+    assert "faces" not in saved["cameras"]["desk"]
 
     # On a phone: no sideways scrolling, "Who is this?" and People within the first screens.
     phone = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
