@@ -27,6 +27,7 @@ import numpy as np
 from camwatch.faces.blazeface import BlazeFaceDetector
 from camwatch.faces.embedder import load_embedder
 from camwatch.faces.gallery import FaceGallery
+from camwatch.faces.quality import clip_box, sharpness
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -67,6 +68,10 @@ def evaluate(
 
     embed_ms: list[float] = []
 
+    def detail(image: np.ndarray, box) -> float:  # the face's sharpness, as the face step measures it
+        x1, y1, x2, y2 = clip_box(box, image.shape[1], image.shape[0])
+        return sharpness(image[y1:y2, x1:x2])
+
     def embed(image: np.ndarray, box) -> np.ndarray:
         started = time.perf_counter()
         vector = embedder.embed(image, box)
@@ -81,9 +86,7 @@ def evaluate(
                 if face is None:
                     raise RuntimeError(f"no face for {name} in enrolment frame {index}")
                 gallery.enrol(name, frames[index], face.box, f"{GIF}#{index}")
-        rows, vectors = gallery._embeddings()
         names = [p.name for p in gallery.people()]
-        per_name = {n: vectors[[i for i, m in enumerate(rows) if m == n]] for n in names}
 
         probes = correct = missed_faces = impostor_trials = impostor_accepts = 0
         genuine: list[float] = []
@@ -98,13 +101,14 @@ def evaluate(
                     continue
                 vector = embed(frame, face.box)
                 probes += 1
-                match = gallery.best_match(vector)
-                if match is not None and match.name == name and match.score >= threshold:
+                scores = gallery.scores(vector, detail(frame, face.box))  # the score naming uses
+                best = max(scores, key=scores.__getitem__)
+                if best == name and scores[best] >= threshold:
                     correct += 1
-                genuine.append(float(embedder.similarity(vector, per_name[name]).max()))
+                genuine.append(scores[name])
                 for other in names:
                     if other != name:
-                        score = float(embedder.similarity(vector, per_name[other]).max())
+                        score = scores[other]
                         impostor.append(score)
                         impostor_trials += 1
                         impostor_accepts += score >= threshold
@@ -114,7 +118,7 @@ def evaluate(
             image = cv2.imread(str(media / file))
             for face in detector.detect(image, 0.7):
                 strangers += 1
-                match = gallery.best_match(embed(image, face.box))
+                match = gallery.best_match(embed(image, face.box), detail(image, face.box))
                 score = match.score if match else 0.0
                 stranger_scores.append(score)
                 stranger_accepts += score >= threshold

@@ -2,6 +2,7 @@
 
     python benchmarks/faces_eval.py GROUNDTRUTH.json [--models DIR] [--detector FILE]
         [--media DIR] [--config FILE] [--seconds 8] [--near-duplicates] [--no-clips] [--json]
+        [--degraded [--face-px 48] [--degrade-tool FILE]]
 
 Needs the ``faces`` extra (dlib). GROUNDTRUTH.json (``../shared/faces-eval/groundtruth.json`` or
 your own, photo paths relative to it): ``enrol`` {name: [photos]}, ``probes`` {photo: [names left to right by face centre;
@@ -31,6 +32,13 @@ Protocol, as a user meets it:
 
 The face clips of ``--media`` (nobody in them is enrolled) report person events, events with a
 face, events compared and strangers named.
+
+``--degraded``: the same people at surveillance quality. The measuring protocol's own tool
+(``../shared/tools/degrade_faces.py``, called, never copied) makes three copies of every probe (and
+near-duplicate) photo with the detail of a ``--face-px`` wide face: ``low`` (down- and up-sampled,
+JPEG 40), ``ir`` (grey with sensor noise), ``blur`` (a 5 px horizontal motion blur at that scale);
+enrolment photos stay as they are. Each copy goes through the whole pipeline as above, and the
+report gives one line per condition: clean, low, ir, blur.
 """
 
 from __future__ import annotations
@@ -43,31 +51,31 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the scoring beside this script
+from faces_scoring import (  # noqa: E402
+    NO_NAME,
+    FaceRow,
+    condition_line,
+    condition_set,
+    label_faces,
+    reference_faces,
+    score_photo,
+    totals,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+DEGRADE_TOOL = SHARED / "tools" / "degrade_faces.py"
+CONDITIONS = ("low", "ir", "blur")  # the copies degrade_faces.py makes, by file-name suffix
 FACE_MODELS = ("face_detection_short_range.tflite", "face_detection_full_range.tflite")
 CLIPS = ("face-demographics-walking.gif", "head-pose-face-detection-female-and-male.gif", "face.jpg")
 FPS = 5.0
-STRANGER = "STRANGER:"
-NO_NAME = {None, "unknown", "uncertain"}
-
-
-@dataclass
-class FaceRow:
-    photo: str
-    truth: str  # a known name, STRANGER:<name>, "unlisted" (a face the file does not list) or "unlocated"
-    given: str | None = None  # the event's final name
-    category: str = "not found"
-    score: float | None = None
-    names_seen: list[str] = field(default_factory=list)
-    event: str | None = None
-    set: str = "probes"  # or "near_duplicates"
 
 
 # ------------------------------------------------------------------ set-up
@@ -175,114 +183,17 @@ def person_events(messages: list[dict]) -> dict[str, dict]:
     return events
 
 
-# --------------------------------------------------------------- locating
-def reference_faces(image: np.ndarray, hog) -> list[tuple[float, float, float, float]]:
-    """Faces found by dlib's HOG detector (independent of BlazeFace), in image pixels."""
-    scale = min(1.0, 1000.0 / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    found = hog(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), 1)
-    return [(r.left() / scale, r.top() / scale, r.right() / scale, r.bottom() / scale) for r in found]
-
-
-def locate_crop(image: np.ndarray, crop: np.ndarray) -> tuple[float, float, float, float] | None:
-    """Where the event's face crop was cut from the photo: the face box inside it."""
-    from camwatch.faces.gallery import inner_face_box
-
-    scale = min(1.0, 48.0 / crop.shape[1])
-    photo = cv2.cvtColor(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
-    patch = cv2.cvtColor(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
-    if patch.shape[0] > photo.shape[0] or patch.shape[1] > photo.shape[1]:
-        return None
-    result = cv2.matchTemplate(photo, patch, cv2.TM_CCOEFF_NORMED)
-    _, best, _, (x, y) = cv2.minMaxLoc(result)
-    if best < 0.6:
-        return None
-    fx1, fy1, fx2, fy2 = inner_face_box(crop.shape[1], crop.shape[0])
-    x0, y0 = x / scale, y / scale
-    return (x0 + fx1, y0 + fy1, x0 + fx2, y0 + fy2)
-
-
-def _centre_in(box, outer) -> bool:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
-
-
-def _overlap(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / smaller if smaller > 0 else 0.0
-
-
-def label_faces(faces: list, truth: list[str]) -> list[tuple[tuple, str]]:
-    """The listed people are the largest faces, left to right; other faces are "unlisted"."""
-    largest = sorted(faces, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)[: len(truth)]
-    ordered = sorted(largest, key=lambda b: b[0] + b[2])
-    labels = dict(zip(map(tuple, ordered), truth, strict=False))
-    return [(tuple(b), labels.get(tuple(b), "unlisted")) for b in faces]
-
-
-# ----------------------------------------------------------------- scoring
-def score_photo(photo: str, image: np.ndarray, truth: list[str], events: dict[str, dict], snapshots: Path,
-                hog) -> tuple[list[FaceRow], list[str]]:
-    notes: list[str] = []
-    faces = label_faces(reference_faces(image, hog), truth)
-    if len(faces) < len(truth):
-        notes.append(f"reference detector found {len(faces)} of {len(truth)} listed faces")
-    rows = [FaceRow(photo, label) for _, label in faces]
-    located: dict[str, int | None] = {}  # event → the reference face its face crop shows
-    for event_id, entry in events.items():
-        event = entry["event"]
-        if not event.get("has_face"):
-            continue
-        crop = cv2.imread(str(snapshots / f"{event_id}-face.jpg"))
-        box = locate_crop(image, crop) if crop is not None else None
-        hit = max(range(len(faces)), key=lambda i: _overlap(box, faces[i][0]), default=None) if box else None
-        located[event_id] = hit if hit is not None and _overlap(box, faces[hit][0]) >= 0.3 else -1
-        if located[event_id] == -1:
-            named = [n for n in entry["names"] if n not in NO_NAME]
-            notes.append(f"event {event_id}: face not on a reference face (names {entry['names'] or 'none'})")
-            if named:
-                rows.append(FaceRow(photo, "unlocated", event.get("sub_label"), "named elsewhere", None, named, event_id))
-            continue
-        row = rows[hit]
-        known = [n for n in entry["names"] if n not in NO_NAME]
-        name = event.get("sub_label")
-        if row.truth.startswith(STRANGER) or row.truth == "unlisted":
-            category = "stranger named" if known else ("unknown" if name else "not compared")
-        elif any(n != row.truth for n in known):
-            category = "wrong"
-        elif name == row.truth:
-            category = "right"
-        elif name in ("unknown", "uncertain"):
-            category = name
-        else:
-            category = "not compared"
-        order = ["not found", "not compared", "unknown", "uncertain", "right", "stranger named", "wrong"]
-        if order.index(category) >= order.index(row.category):  # several events on one face: the worst
-            row.given, row.category, row.names_seen, row.event = name, category, entry["names"], event_id
-            row.score = event.get("sub_label_score")
-    # No person: no event's box ever covered the face, or only events that showed another face.
-    for index, ((box, _), row) in enumerate(zip(faces, rows, strict=False)):
-        if row.category == "not found" and not any(
-            _centre_in(box, seen)
-            for event_id, e in events.items() if located.get(event_id, index) == index
-            for seen in e["boxes"]
-        ):
-            row.category = "no person"
-    return rows, notes
-
-
 def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> dict:
     """The recogniser alone: similarity of each reference face to each enrolled person."""
     from camwatch.faces.embedder import load_embedder
     from camwatch.faces.gallery import FaceGallery
+    from camwatch.faces.quality import clip_box, sharpness
 
     embedder = load_embedder("dlib")
     gallery = FaceGallery(data_dir, embedder)
-    names, vectors = gallery._embeddings()
+    names, vectors, kinds = gallery._embeddings()
     people = sorted(set(names))
-    first = {p: vectors[names.index(p)][None, :] for p in people}  # each person's first enrolled photo
+    first = {p: vectors[names.index(p)][None, :] for p in people}  # each person's first enrolled photo (no view)
     known: list[float] = []
     known_one: list[float] = []
     wrong: list[float] = []
@@ -291,7 +202,8 @@ def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> di
         image = cv2.imread(str(base / photo))
         for box, label in label_faces(reference_faces(image, hog), truth):
             vector = embedder.embed(image, box)
-            best = {p: float(embedder.similarity(vector, vectors[[n == p for n in names]]).max()) for p in people}
+            x1, y1, x2, y2 = clip_box(box, image.shape[1], image.shape[0])
+            best = gallery.scores(vector, sharpness(image[y1:y2, x1:x2]))  # the score naming uses
             if label in people:
                 known.append(best[label])
                 known_one.append(float(embedder.similarity(vector, first[label])[0]))
@@ -307,7 +219,8 @@ def margins(base: Path, data_dir: Path, probes: dict[str, list[str]], hog) -> di
                 "max": round(max(values), 3)}
 
     return {"known": stats(known), "known_first_photo_only": stats(known_one), "wrong_person": stats(wrong),
-            "strangers": stats(strangers), "enrolled_photos": {p: names.count(p) for p in people}}
+            "strangers": stats(strangers), "enrolled_photos": {p: [n for n, k in zip(names, kinds, strict=True)
+                                                                  if k == 0].count(p) for p in people}}
 
 
 def run_clips(media: Path, data_dir: Path, work: Path, detector: Path, config: Path | None, seconds: float) -> list:
@@ -334,8 +247,32 @@ def run_clips(media: Path, data_dir: Path, work: Path, detector: Path, config: P
 
 
 # ------------------------------------------------------------------- main
+def degraded_set(groundtruth: Path, work: Path, near_duplicates: bool, face_px: int, tool: Path) -> tuple[Path, dict]:
+    """The protocol tool's degraded copies of the probes (and near-duplicates): their ground truth,
+    and each copy's (condition, set) by file name."""
+    spec = json.loads(groundtruth.read_text())
+    sets = {photo: "probes" for photo in spec["probes"]}
+    if near_duplicates:
+        sets.update({photo: "near_duplicates" for photo in spec.get("near_duplicates", {})})
+    source = work / "to-degrade.json"
+    every = {**spec["probes"], **(spec.get("near_duplicates", {}) if near_duplicates else {})}
+    source.write_text(json.dumps({"enrol": spec["enrol"], "probes": every}))
+    out = work / "degraded"
+    result = subprocess.run([sys.executable, str(tool), str(groundtruth.parent), str(source), str(out), str(face_px)],
+                            capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError(f"{tool.name} failed: {result.stderr[-2000:]}")
+    tags: dict[str, tuple[str, str]] = {}
+    for photo, kind in sets.items():
+        stem = str(Path(photo).with_suffix("")).replace("/", "__")
+        for condition in CONDITIONS:
+            tags[f"{stem}-{condition}.jpg"] = (condition, kind)
+    return out / "groundtruth.json", tags
+
+
 def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None, config: Path | None = None,
-             seconds: float = 8.0, near_duplicates: bool = False, clips: bool = True, keep: Path | None = None) -> dict:
+             seconds: float = 8.0, near_duplicates: bool = False, clips: bool = True, keep: Path | None = None,
+             tags: dict[str, tuple[str, str]] | None = None) -> dict:
     import dlib
 
     spec = json.loads(groundtruth.read_text())
@@ -343,6 +280,9 @@ def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None
     probes = {photo: ("probes", truth) for photo, truth in spec["probes"].items()}
     if near_duplicates:
         probes.update({photo: ("near_duplicates", truth) for photo, truth in spec.get("near_duplicates", {}).items()})
+    if tags:  # degraded copies: the set is "<condition>" or "<condition> near_duplicates"
+        probes = {photo: (condition_set(*tags[photo]) if photo in tags else "probes", truth)
+                  for photo, (_, truth) in probes.items()}
     hog = dlib.get_frontal_face_detector()
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="faces-eval-") as tmp:
@@ -379,17 +319,6 @@ def evaluate(groundtruth: Path, models: Path, detector: Path, media: Path | None
     return result
 
 
-def totals(rows: list[FaceRow]) -> dict:
-    listed = [r for r in rows if r.truth not in ("unlisted", "unlocated") and not r.truth.startswith(STRANGER)]
-    others = [r for r in rows if r not in listed]
-    count = {c: sum(r.category == c for r in listed)
-             for c in ("right", "wrong", "uncertain", "unknown", "not compared", "not found", "no person")}
-    count["known faces"] = len(listed)
-    count["stranger faces"] = sum(r.truth != "unlocated" for r in others)
-    count["strangers named"] = sum(r.category in ("stranger named", "named elsewhere") for r in others)
-    return count
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("groundtruth", type=Path, help="ground-truth JSON (photo paths relative to it)")
@@ -401,10 +330,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--near-duplicates", action="store_true", help="also probe the near-duplicate photos")
     parser.add_argument("--no-clips", action="store_true", help="skip the clips of --media")
     parser.add_argument("--keep", type=Path, default=None, help="keep the data directory here")
+    parser.add_argument("--degraded", action="store_true", help="also run the protocol's degraded copies of the probes")
+    parser.add_argument("--face-px", type=int, default=48, help="face width whose detail the degraded copies keep")
+    parser.add_argument("--degrade-tool", type=Path, default=DEGRADE_TOOL, help="the protocol's degrade_faces.py")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = evaluate(args.groundtruth, args.models, args.detector or args.models / default_detector_file(), args.media,
+    detector = args.detector or args.models / default_detector_file()
+    result = evaluate(args.groundtruth, args.models, detector, args.media,
                       args.config, args.seconds, args.near_duplicates, not args.no_clips, args.keep)
+    if args.degraded:
+        with tempfile.TemporaryDirectory(prefix="faces-degraded-") as tmp:
+            degraded, tags = degraded_set(args.groundtruth, Path(tmp), args.near_duplicates, args.face_px, args.degrade_tool)
+            low = evaluate(degraded, args.models, detector, None, args.config, args.seconds, False, False, None, tags)
+        result["degraded"] = {"face_px": args.face_px, "faces": low["faces"], "totals": low["totals"],
+                              "margins": low["margins"],
+                              "notes": low["notes"], "enrolment": low["enrolment"], "seconds": low["seconds"]}
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -430,6 +370,15 @@ def print_report(result: dict) -> None:
     for clip in result["clips"]:
         print("clip:", json.dumps(clip))
     print(f"{result['seconds']} s")
+    if "degraded" in result:
+        degraded = result["degraded"]
+        for row in degraded["faces"]:
+            if row["category"] != "right":
+                print(f"degraded: {row['photo'][-48:]:48s} {row['truth'][:24]:24s} {str(row['given'])[:16]:16s} {row['category']}")
+        print(f"condition (face detail {degraded['face_px']} px)  known  right  wrong  unknown  not found  strangers named")
+        for name, counts in [("clean", result["totals"].get("probes", {})), *degraded["totals"].items()]:
+            print(condition_line(name, counts))
+        print(f"{degraded['seconds']} s")
 
 
 if __name__ == "__main__":

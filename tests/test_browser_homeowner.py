@@ -128,9 +128,13 @@ def test_faces_page(live_app: Any, browser: Any) -> None:
     assert [s.source for s in app.services.faces.gallery.samples("Grace Hopper")] == [f"event:{event_id}"]
     shot(page, "faces-one-sample")
 
-    # The event page offers the known people under the face crop.
+    # The event page says whose face it is (the name given on the Faces page) and offers the
+    # known people to correct it.
     page.goto(f"{base}/events/{event_id}")
-    page.wait_for_selector("#whois button[data-enrol='Grace Hopper']")
+    page.wait_for_selector("#face-correct:not([hidden])")
+    assert page.locator("#face-name").inner_text() == "Grace"
+    page.click("#face-correct")
+    page.wait_for_selector("#face-choices button[data-name='Grace Hopper']")
     shot(page, "event-who-is-this")
 
     # Delete the person.

@@ -224,7 +224,7 @@ def test_the_event_page_tells_the_story(live: Any, browser: Any) -> None:
         assert "face" in whats, whats
         words = page.inner_text("#face-words")
         assert words in ("seen", "seen, not recognised") or words.startswith("recognised as"), words
-        assert page.locator("#details img.face").count() == 1
+        assert page.locator("#event-face img.face").count() == 1
         shot(page, f"event-{size}-face")
         assert not problems, problems
         context.close()

@@ -73,7 +73,8 @@ def test_stage_names_known_people_and_calls_others_unknown(embedder, data_dir: P
         web_gallery.enrol("Alice", frames[index], face.box, "test")
 
     config = CamwatchConfig.model_validate(
-        {"cameras": {"door": {"url": "x.mp4"}}, "faces": {"enabled": True, "recognition_interval": 0}}
+        # sure_threshold 1: no single match names anyone, so the two-match rule is what is tested
+        {"cameras": {"door": {"url": "x.mp4"}}, "faces": {"enabled": True, "recognition_interval": 0, "sure_threshold": 1.0}}
     )
     stage = FaceStage(config, "door", data_dir, model_path=SHORT, face_camera_model_path=FULL, embedder=embedder)
     size = (480, 270)

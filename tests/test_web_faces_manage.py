@@ -64,9 +64,11 @@ def test_unnamed_faces_enrol_list_and_delete_one_sample(env: Any) -> None:
     assert client.get(unknown[0]["face_url"]).status_code == 200
     assert unknown[0]["event_url"] == f"/events/{events[2].id}"
 
-    # One click on an unnamed face: it becomes Grace's first sample and leaves the list.
+    # One click on an unnamed face: it becomes Grace's first sample, the event carries her name,
+    # and it leaves the list.
     response = client.post("/api/faces/Grace", json={"event_id": events[2].id}, headers=headers)
     assert response.status_code == 201, response.data
+    assert ctx.store.get(events[2].id).sub_label == "Grace"
     unknown = client.get("/api/faces/unknown").get_json()["faces"]
     assert [f["event_id"] for f in unknown] == [events[1].id, events[0].id]
     # An upload adds a second sample.
@@ -90,14 +92,14 @@ def test_unnamed_faces_enrol_list_and_delete_one_sample(env: Any) -> None:
     assert not first.exists()
     assert [s.id for s in gallery.samples("Grace")] == [listed[1]["id"]]
     assert client.delete(f"/api/faces/Grace/{listed[0]['id']}", headers=headers).status_code == 404
-    # The event whose face was removed from the gallery is unnamed again.
-    assert events[2].id in [f["event_id"] for f in client.get("/api/faces/unknown").get_json()["faces"]]
+    # The homeowner named that event: it stays named, out of "Who is this?", without the sample.
+    assert events[2].id not in [f["event_id"] for f in client.get("/api/faces/unknown").get_json()["faces"]]
 
     # A recognised face is not "unnamed".
     ctx.store.handle("event", _renamed(events[1], "Grace"))
     assert events[1].id not in [f["event_id"] for f in client.get("/api/faces/unknown").get_json()["faces"]]
     assert client.get("/api/faces/unknown?limit=0").status_code == 400
-    assert client.get("/api/faces/unknown?limit=1").get_json()["faces"][0]["event_id"] == events[2].id
+    assert client.get("/api/faces/unknown?limit=1").get_json()["faces"][0]["event_id"] == events[0].id
 
 
 def test_pages_show_the_faces_and_who_is_this(env: Any) -> None:
@@ -107,9 +109,9 @@ def test_pages_show_the_faces_and_who_is_this(env: Any) -> None:
     expected = b"Recognition is on" if gallery.embedder is not None else b"Recognition is not installed"
     assert expected in page.data
     with_face = client.get(f"/events/{events[0].id}")
-    assert b'class="whois"' in with_face.data and b"faces.js" in with_face.data
+    assert b'id="event-face"' in with_face.data and b"event_face.js" in with_face.data
     without = client.get(f"/events/{events[3].id}")
-    assert b'class="whois"' not in without.data
+    assert b'id="event-face"' not in without.data
     spec = client.get("/api/openapi.json").get_json()["paths"]
     assert "delete" in spec["/api/faces/{name}/{sample_id}"] and "get" in spec["/api/faces/unknown"]
 

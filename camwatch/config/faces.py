@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from camwatch.config.base import Section
 
@@ -78,6 +78,14 @@ class FacesConfig(Section):
         title="Recognition threshold",
         description="Similarity (1 - dlib distance) at and above which a face is taken as a known person.",
     )
+    sure_threshold: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        title="Sure match",
+        description="One face at least this similar to a known person names them at once (a walker may show "
+        "one usable face); below it, 'Matches to name' matches are needed. Never below the recognition threshold.",
+    )
     recognition_min_size: float = Field(
         40,
         ge=8,
@@ -99,6 +107,12 @@ class FacesConfig(Section):
         "name is given; a second known person matched as often makes the name 'uncertain'.",
     )
 
+    @model_validator(mode="after")
+    def _sure_above_threshold(self) -> FacesConfig:
+        if self.sure_threshold < self.recognition_threshold:
+            raise ValueError("sure_threshold must not be below recognition_threshold")
+        return self
+
 
 class CameraFacesConfig(Section):
     """Per-camera face settings; unset values use the global ones."""
@@ -118,4 +132,10 @@ class CameraFacesConfig(Section):
         ge=0,
         title="Search interval per person (s)",
         description="Overrides the global search interval per person.",
+    )
+    unknown_alert: bool = Field(
+        False,
+        title="Alert on a face I do not know",
+        description="When a person whose face was seen and compared leaves this camera's view unnamed, "
+        "notifications send one more message: 'Unknown face at <camera>' (the Faces page sets it).",
     )

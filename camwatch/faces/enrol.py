@@ -22,6 +22,12 @@ from camwatch.faces.search import FaceSearch
 
 _LOGGER = logging.getLogger(__name__)
 
+#: A second face at least this wide (share of the largest face's width) and this clear makes a
+#: photo ambiguous: whose face is it? Smaller ones are people far behind, which a portrait often
+#: has; BlazeFace scored the second person of the two-person photos here 0.86-0.96, and a seal
+#: behind a speaker 0.75.
+SECOND_FACE = 0.5
+SECOND_FACE_SCORE = 0.85
 #: Enrolment photos are brought down to this longest side.
 PHOTO_SIDE = 2048
 #: Images that cannot be decoded shrunk are refused above this many pixels (about 600 MB as BGR).
@@ -41,8 +47,12 @@ class FaceFinder:
         self.min_score = min_score
 
     def find(self, image_bgr: np.ndarray) -> FaceBox | None:
-        faces = self.search.find(image_bgr, None, self.min_score)
-        return max(faces, key=lambda f: f.width * f.height) if faces else None
+        faces = self.faces(image_bgr)
+        return faces[0] if faces else None
+
+    def faces(self, image_bgr: np.ndarray) -> list[FaceBox]:
+        """Every clear face of the image, largest first."""
+        return sorted(self.search.find(image_bgr, None, self.min_score), key=lambda f: f.width * f.height, reverse=True)
 
 
 def image_size(data: bytes) -> tuple[str, int, int] | None:
@@ -97,8 +107,15 @@ def decode_image(data: bytes, max_side: int = PHOTO_SIDE) -> np.ndarray:
 
 
 def enrol_image(gallery: FaceGallery, finder: FaceFinder, name: str, image_bgr: np.ndarray, source: str) -> int:
-    """Enrol the largest face of the image as ``name``; GalleryError when there is none."""
-    face = finder.find(image_bgr)
-    if face is None:
+    """Enrol the face of the image as ``name``; GalleryError when there is none, or when two
+    people's faces are in it (enrolling the wrong one would name one person after the other)."""
+    faces = finder.faces(image_bgr)
+    if not faces:
         raise GalleryError("no face found in the image")
+    clear = [f for f in faces if f.score >= SECOND_FACE_SCORE]
+    face = clear[0] if clear else faces[0]  # the largest clear face, not a larger doubtful one
+    others = [f for f in clear if f is not face and f.width >= SECOND_FACE * face.width]
+    if others:
+        raise GalleryError(f"this photo shows {len(others) + 1} faces: use a photo of {name} alone, "
+                           "or crop it to their face")
     return gallery.enrol(name, image_bgr, face.box, source)

@@ -55,3 +55,14 @@ class QualityGate:
         if sharpness(crop_bgr) < self.min_sharpness:
             return "blur"
         return None
+
+
+#: Face width (px) and sharpness from which a face is fully usable for recognition: dlib's
+#: descriptor works on a 150 px chip, and a walker's face measured 8–50 (a still face hundreds).
+GOOD_WIDTH = 96.0
+GOOD_SHARPNESS = 40.0
+
+
+def face_quality(score: float, width: float, sharpness_value: float) -> float:
+    """How good a face is for recognition, 0..1: detection score × size × sharpness (each capped)."""
+    return float(score) * min(1.0, width / GOOD_WIDTH) * min(1.0, sharpness_value / GOOD_SHARPNESS)

@@ -7,15 +7,18 @@ re-detections, where their speed puts them) is searched with BlazeFace short and
 (``faces.search``). Face cameras (doorbells) also search the whole frame. Every face found is
 then given to the person whose expected head it fits best — among all tracked people, so a box
 that spans two people does not hand one person's face to the other — and a face that fits no
-one's head is dropped (BlazeFace also finds dogs' faces). Names come from several agreeing
-recognitions (``faces.naming``). Faces that pass the quality gates come back as ``FaceResult``;
-the caller records them on the person's event.
+one's head is dropped (BlazeFace also finds dogs' faces). A person's first faces are all compared
+with the gallery, then one per interval or a clearly better one, and their best compared faces are
+kept with the event (``faces.event_faces``) for naming it later. Names come from several agreeing
+recognitions or one sure one (``faces.naming``). Faces that pass the quality gates come back as
+``FaceResult``; the caller records them on the person's event.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +29,7 @@ from camwatch.config.root import CamwatchConfig
 from camwatch.detectors.base import Box
 from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.embedder import FaceEmbedder, load_embedder
+from camwatch.faces.event_faces import KEEP_PER_EVENT, Candidate
 from camwatch.faces.gallery import CROP_MARGIN, FaceGallery
 from camwatch.faces.heads import (
     UNSEEN_PENALTY,
@@ -38,13 +42,22 @@ from camwatch.faces.heads import (
     where_now,
 )
 from camwatch.faces.naming import UNCERTAIN, UNKNOWN, NameVotes
-from camwatch.faces.quality import QualityGate, clip_box
+from camwatch.faces.quality import QualityGate, clip_box, face_quality, sharpness
 from camwatch.faces.search import FaceSearch, merge_faces
 from camwatch.geometry import grow
 from camwatch.models import ModelError, ModelManager
 from camwatch.track.model import TrackedObject
 
 _LOGGER = logging.getLogger(__name__)
+
+#: A face this many times better (``face_quality``) than the best one compared so far is compared
+#: at once, before ``recognition_interval``: a visitor is named from the sharpest faces of the
+#: visit, not from whichever came first.
+BETTER_FACE = 1.5
+#: A person not named yet has this many faces compared as they come (every search that finds one),
+#: not one per ``recognition_interval``: a walker shows a usable face for a second or two, each
+#: frame at another angle (measured on walking-by.h264: 0.5-0.8 between frames of one walk).
+EAGER_COMPARISONS = 6
 
 __all__ = ["UNCERTAIN", "UNKNOWN", "FaceResult", "FaceStage", "resolve_model"]
 _AUTO = object()
@@ -74,6 +87,8 @@ class _PersonState:
     last_search: float = float("-inf")
     last_recognition: float = float("-inf")
     memory: FaceMemory | None = None
+    best_compared: float = 0.0  # quality of the best face compared so far
+    candidates: list[Candidate] = field(default_factory=list)  # best compared faces, best first
 
 
 def resolve_model(data_dir: Path, name: str) -> Path:
@@ -221,17 +236,21 @@ class FaceStage:
     def _recognise(self, frame_bgr: np.ndarray, face: FaceBox, result: FaceResult, ts: float) -> None:
         state = self._state(result.object_id)
         small = min(face.width, face.height) < self.config.recognition_min_size
-        if (
-            self.embedder is not None
-            and self.gallery is not None
-            and not small
-            and ts - state.last_recognition >= self.config.recognition_interval
-        ):
+        height, width = frame_bgr.shape[:2]
+        x1, y1, x2, y2 = clip_box(face.box, width, height)
+        sharp = sharpness(frame_bgr[y1:y2, x1:x2])
+        quality = face_quality(face.score, face.width, sharp)
+        eager = state.votes.name in (None, UNKNOWN) and state.votes.compared < EAGER_COMPARISONS
+        due = eager or ts - state.last_recognition >= self.config.recognition_interval or (
+            quality >= BETTER_FACE * state.best_compared)
+        if self.embedder is not None and self.gallery is not None and not small and due:
             state.last_recognition = ts
+            state.best_compared = max(state.best_compared, quality)
             before = state.votes.name
-            match = self.gallery.best_match(self.embedder.embed(frame_bgr, face.box))
-            _LOGGER.debug("%s: person %s face %s best match %s", self.camera, result.object_id,
-                          [round(v) for v in face.box], match)
+            embedding = self.embedder.embed(frame_bgr, face.box)
+            match = self.gallery.best_match(embedding, sharp)
+            _LOGGER.debug("%s: person %s face %s (quality %.2f) best match %s", self.camera, result.object_id,
+                          [round(v) for v in face.box], quality, match)
             if match is not None and match.score >= self.config.recognition_threshold:
                 state.votes.add(match.name, match.score)
             else:
@@ -240,13 +259,24 @@ class FaceStage:
             if after != before and after not in (None, UNKNOWN):
                 matched = ", ".join(f"{n} x{c}" for n, c in state.votes.counts.items())
                 _LOGGER.info("%s: person %s is %s (matches: %s)", self.camera, result.object_id, after, matched)
+            self._keep_candidate(result.object_id, state, Candidate(quality, face.width, sharp, ts, result.crop_bgr, embedding))
         result.name, result.name_score = state.votes.name, state.votes.score
+
+    def _keep_candidate(self, object_id: str, state: _PersonState, candidate: Candidate) -> None:
+        """Keep the visit's best compared faces, and store them with the event when they change."""
+        if len(state.candidates) >= KEEP_PER_EVENT and candidate.quality <= state.candidates[-1].quality:
+            return
+        state.candidates = sorted([*state.candidates, candidate], key=lambda c: c.quality, reverse=True)[:KEEP_PER_EVENT]
+        try:
+            self.gallery.events.save(object_id, self.camera, state.candidates)  # type: ignore[union-attr]
+        except (OSError, sqlite3.Error) as exc:  # a full disk: the event keeps its single face crop
+            _LOGGER.warning("%s: cannot keep the faces of event %s: %s", self.camera, object_id, exc)
 
     # ----------------------------------------------------------------- state
     def _state(self, object_id: str) -> _PersonState:
         state = self._people.get(object_id)
         if state is None:
-            state = self._people[object_id] = _PersonState(NameVotes(self.config.name_votes))
+            state = self._people[object_id] = _PersonState(NameVotes(self.config.name_votes, self.config.sure_threshold))
         return state
 
     def _forget(self, live: set[str]) -> None:

@@ -62,6 +62,14 @@ def recognised_text(event: Event, camera_name: str, web_url: str | None = None) 
     return Text(f"{event.sub_label} at {camera_name}", "\n".join(lines))
 
 
+def unknown_face_text(event: Event, camera_name: str, web_url: str | None = None) -> Text:
+    """The message of a camera that alerts on faces nobody knows, when such a visitor has left."""
+    lines = [f"A face nobody here knows was seen at {camera_name} ({_clock(event.start_time)})."]
+    if web_url:
+        lines.append(f"{web_url}/events/{event.id}")
+    return Text(f"Unknown face at {camera_name}", "\n".join(lines))
+
+
 def probe_text(destination: str) -> Text:
     return Text(
         "camwatch test notification",

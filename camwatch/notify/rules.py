@@ -2,7 +2,8 @@
 
 A destination is told about an event once: the first time the event matches its filters
 (on ``new``, or on the ``update`` that brings the object into a wanted zone). When a face
-is recognised later in an event already sent, one short follow-up names the person.
+is recognised later in an event already sent, one short follow-up names the person; on a camera
+with ``faces.unknown_alert``, an event that ends with a face nobody knows sends one too.
 The rate limit runs on event time, so a replayed clip limits exactly like a live camera.
 """
 
@@ -35,7 +36,8 @@ def matches(destination: NotifyDestination, event: Event) -> bool:
 @dataclass(frozen=True)
 class Decision:
     """What to do with one message: ``kind`` is ``event`` (send it), ``recognised`` (send the
-    follow-up naming the person) or ``held`` (rate limited: only counted). ``held_back``
+    follow-up naming the person), ``unknown_face`` (the visitor left with a face nobody knows) or
+    ``held`` (rate limited: only counted). ``held_back``
     counts the events held since the last message for that camera."""
 
     kind: str
@@ -51,9 +53,12 @@ class DestinationRules:
         self._last: dict[str, float] = {}  # camera → event time of the last message
         self._held: dict[str, int] = {}  # camera → events held back since
 
-    def decide(self, message: EventMessage) -> Decision | None:
+    def decide(self, message: EventMessage, unknown_alert: bool = False) -> Decision | None:
+        """``unknown_alert``: the event's camera asks for a message about faces nobody knows."""
         event = message.event
         try:
+            if unknown_alert and message.type == EVENT_END and event.has_face and event.sub_label == UNKNOWN_FACE:
+                return Decision("unknown_face") if matches(self.destination, event) else None
             return self._decide(event)
         finally:
             if message.type == EVENT_END:

@@ -30,7 +30,7 @@ from camwatch.const import TOPIC_EVENT
 from camwatch.events.model import EventMessage
 from camwatch.events.snapshots import snapshot_path
 from camwatch.notify import counters
-from camwatch.notify.message import Text, event_text, recognised_text
+from camwatch.notify.message import Text, event_text, recognised_text, unknown_face_text
 from camwatch.notify.rules import DestinationRules
 from camwatch.notify.sender import SendResult, describe_url, send
 from camwatch.state import RuntimeState
@@ -166,6 +166,7 @@ class NotifySink:
         self._settings: NotifyConfig | None = None
         self._names: dict[str, str] = {}
         self._web_url: str | None = None
+        self._unknown_alert: frozenset[str] = frozenset()  # cameras that tell about faces nobody knows
         self.reload(config)
 
     # --------------------------------------------------------------- config
@@ -175,6 +176,7 @@ class NotifySink:
         with self._lock:
             self._names = {name: cam.name or name for name, cam in config.cameras.items()}
             self._web_url = event_link_base(config)
+            self._unknown_alert = frozenset(name for name, cam in config.cameras.items() if cam.faces.unknown_alert)
             same_settings = self._settings is not None and _shared(self._settings) == _shared(settings)
             self._settings = settings
             for name in list(self._workers):
@@ -202,13 +204,14 @@ class NotifySink:
             settings = self._settings
             names = self._names
             web_url = self._web_url
+            unknown_alert = payload.event.camera in self._unknown_alert
         if settings is None:
             return
         event = payload.event
         camera = names.get(event.camera, event.camera)
         for worker in workers:
             try:
-                decision = worker.rules.decide(payload)
+                decision = worker.rules.decide(payload, unknown_alert)
                 if decision is None:
                     continue
                 if decision.kind == "held":
@@ -216,6 +219,9 @@ class NotifySink:
                     continue
                 if decision.kind == "recognised":
                     worker.put(Job(recognised_text(event, camera, web_url), None, event.id))
+                    continue
+                if decision.kind == "unknown_face":
+                    worker.put(Job(unknown_face_text(event, camera, web_url), None, event.id))
                     continue
                 attachment = self._snapshot(event.id) if worker.destination.attach_snapshot and event.has_snapshot else None
                 text = event_text(event, camera, web_url, decision.held_back)

@@ -2,13 +2,14 @@
 
     GET    /api/faces                    people: [{name, samples, created}], recognition
     POST   /api/faces          {"name"}  add a person (no face yet)
-    GET    /api/faces/unknown            recent event faces that are neither recognised nor enrolled
+    /api/faces/unknown..., /api/faces/events/<id>   faces of recorded events (``faces_events``)
     GET    /api/faces/<name>             one person, the ids of their crops, ``sample_list`` (id,
                                          source, created, embedded, url of the crop)
     GET    /api/faces/<name>/<id>.jpg    one enrolled crop
     DELETE /api/faces/<name>/<id>        delete one sample (its embedding and its crop)
-    POST   /api/faces/<name>             enrol a face: multipart ``file`` (a photo) or
-                                         JSON {"event_id": ...} (that event's face crop)
+    POST   /api/faces/<name>             enrol a face: multipart ``file`` (a photo of one person) or
+                                         JSON {"event_ids": [...]} / {"event_id": ...} (the best
+                                         faces of those events; the events then carry the name)
     PATCH  /api/faces/<name>   {"name"}  rename
     DELETE /api/faces/<name>             delete the person, their crops and embeddings
 
@@ -24,28 +25,26 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import cv2
+import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from werkzeug.datastructures import FileStorage
 from werkzeug.routing import BaseConverter
 
-from camwatch.events.snapshots import snapshot_path
 from camwatch.faces.enrol import PHOTO_SIDE, FaceFinder, enrol_image
-from camwatch.faces.gallery import (
-    Conflict,
-    FaceGallery,
-    GalleryError,
-    NotFound,
-    inner_face_box,
-)
+from camwatch.faces.gallery import Conflict, FaceGallery, GalleryError, NotFound
 from camwatch.imaging import ImageRefused, decode_untrusted
 from camwatch.names import printable
 from camwatch.paths import snapshots_dir
+from camwatch.web.faces_events import (
+    FacesAccess,
+    enrol_events,
+    event_ids_of,
+    register_event_face_routes,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-UNKNOWN_DEFAULT = 24  # recent unrecognised faces listed
-UNKNOWN_MAX = 100
 
 
 #: Sample ids are SQLite integers: larger ones are no sample (404), never an overflow.
@@ -61,6 +60,12 @@ class PersonConverter(BaseConverter):
 
 def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"error": message}), status
+
+
+def decode_upload(upload: FileStorage) -> np.ndarray:
+    """The one place an uploaded photo is decoded (BGR, shrunk to the enrolment size); GalleryError
+    when it is not a readable image, ImageRefused when its header says it is too large to decode."""
+    return decode_untrusted(upload.read(MAX_UPLOAD_BYTES + 1), PHOTO_SIDE)
 
 
 def make_faces_blueprint(
@@ -88,6 +93,9 @@ def make_faces_blueprint(
             return snapshots
         data_dir = getattr(context(), "data_dir", None)
         return snapshots_dir(Path(data_dir)) if data_dir else None
+
+    access = FacesAccess(the_gallery, the_finder, snapshot_dir, context)
+    register_event_face_routes(bp, access)
 
     @bp.errorhandler(NotFound)
     def _not_found(exc: NotFound) -> tuple[Response, int]:
@@ -126,16 +134,6 @@ def make_faces_blueprint(
         person = the_gallery().create(body["name"])
         return jsonify(person.to_dict()), 201
 
-    @bp.get("/api/faces/unknown")
-    def unknown_faces() -> Any:
-        """Recent event faces that are neither recognised nor enrolled, newest first: ?limit=1..100."""
-        text = request.args.get("limit", str(UNKNOWN_DEFAULT))
-        if not text.isdigit() or not 1 <= int(text) <= UNKNOWN_MAX:
-            return _error(400, f"limit: must be an integer from 1 to {UNKNOWN_MAX}")
-        store = getattr(context(), "store", None)
-        found = _unknown_faces(the_gallery(), store, int(text)) if store is not None else []
-        return jsonify({"faces": found})
-
     @bp.get("/api/faces/<person:name>")
     def get_person(name: str) -> Any:
         g = the_gallery()
@@ -169,17 +167,18 @@ def make_faces_blueprint(
             return _error(413, f"upload larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
         if request.files:
             upload = request.files.get("file") or next(iter(request.files.values()))
-            image = decode_untrusted(upload.read(MAX_UPLOAD_BYTES + 1), PHOTO_SIDE)
+            image = decode_upload(upload)
             if f is None:
                 return _error(503, "no face detector available for enrolment")
-            sample_id = enrol_image(g, f, name, image, f"upload:{printable(upload.filename or 'photo')}"[:200])
+            source = f"upload:{printable(upload.filename or 'photo')}"[:200]
+            sample_ids = [enrol_image(g, f, name, image, source)]
         else:
             body = request.get_json(silent=True)
-            if not isinstance(body, dict) or not isinstance(body.get("event_id"), str):
-                return _error(400, 'expected a multipart "file" or JSON {"event_id": "..."}')
-            sample_id = _enrol_event(g, f, name, body["event_id"], snapshot_dir())
+            if not isinstance(body, dict) or not ("event_ids" in body or "event_id" in body):
+                return _error(400, 'expected a multipart "file" or JSON {"event_ids": ["..."]}')
+            sample_ids = enrol_events(access, name, event_ids_of(body))
         person = g.get(name)
-        return jsonify({**person.to_dict(), "sample_id": sample_id}), 201
+        return jsonify({**person.to_dict(), "sample_id": sample_ids[0], "sample_ids": sample_ids}), 201
 
     @bp.patch("/api/faces/<person:name>")
     def rename(name: str) -> Any:
@@ -194,48 +193,6 @@ def make_faces_blueprint(
         return jsonify({"deleted": name})
 
     return bp
-
-
-def _enrol_event(
-    gallery: FaceGallery, finder: FaceFinder | None, name: str, event_id: str, directory: Path | None
-) -> int:
-    if directory is None:
-        raise GalleryError("event snapshots are not available")
-    try:
-        path = snapshot_path(directory, event_id, "face")
-    except ValueError as exc:
-        raise GalleryError(str(exc)) from None
-    crop = cv2.imread(str(path)) if path.is_file() else None
-    if crop is None:
-        raise NotFound(f"event {event_id} has no face crop")
-    face = finder.find(crop) if finder is not None else None
-    # The crop was cut with CROP_MARGIN around the face: fall back to that box.
-    box = face.box if face is not None else inner_face_box(crop.shape[1], crop.shape[0])
-    return gallery.enrol(name, crop, box, f"event:{event_id}")
-
-
-def _unknown_faces(gallery: FaceGallery, store: Any, limit: int) -> list[dict[str, Any]]:
-    known = {p.name.lower() for p in gallery.people()}
-    enrolled = gallery.sources()
-    found: list[dict[str, Any]] = []
-    offset = 0
-    while len(found) < limit and offset < 20 * UNKNOWN_MAX:  # a bounded look back through the store
-        events, total = store.query(has_face=True, limit=UNKNOWN_MAX, offset=offset)
-        for event in events:
-            if (event.sub_label or "").lower() in known or f"event:{event.id}" in enrolled:
-                continue
-            found.append({
-                "event_id": event.id, "camera": event.camera, "start_time": event.start_time,
-                "face_score": event.face_score, "sub_label": event.sub_label,
-                "face_url": url_for("api.event_face", event_id=event.id),
-                "event_url": url_for("pages.event", event_id=event.id),
-            })
-            if len(found) == limit:
-                break
-        offset += UNKNOWN_MAX
-        if offset >= total:
-            break
-    return found
 
 
 faces_bp = make_faces_blueprint()

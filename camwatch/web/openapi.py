@@ -31,16 +31,16 @@ from camwatch.web.openapi_schemas import (
 
 _CONVERTER = re.compile(r"<(?:([a-z_]+)(?:\([^)]*\))?:)?([a-z_]+)>")
 _IMAGE_ENDPOINTS = {"api.event_snapshot", "api.event_thumbnail", "api.event_face", "api.camera_latest",
-                    "faces.get_crop"}
+                    "faces.get_crop", "faces.unknown_face_crop"}
 _HTML_BLUEPRINTS = ("pages.", "auth.", "manage.")
 _CREATED = {"api.token_create", "faces.create_person", "faces.enrol"}
 #: Config changes: 409 without a config file (or an entry the file does not hold), 503 when it cannot be written.
 _CONFIG_WRITES = {"api.camera_zones_put", "cameras.put_settings", "cameras.delete", "notify.put_destination",
-                  "notify.remove_destination", "notify.put_settings"}
+                  "notify.remove_destination", "notify.put_settings", "faces.set_unknown_alert"}
 _CONFLICT = {"faces.create_person", "faces.rename", "faces.enrol", "auth.setup", *_CONFIG_WRITES}
 _UNAVAILABLE = {"sse.stream", "cameras.test_source", *_CONFIG_WRITES}
 _THROTTLED = {"auth.login", "auth.setup", "auth.change_password"}
-_NOT_FOUND = {"api.camera_latest", "pages.zones_index", "notify.test_destination"}
+_NOT_FOUND = {"api.camera_latest", "pages.zones_index", "notify.test_destination", "faces.set_unknown_alert"}
 _ANSWERS = {
     "api.health": "Health", "api.events": "EventList", "api.event": "Event", "api.keep_event": "Event",
     "api.event_filters": "EventFilters", "api.delete_event": "Deleted", "api.cameras": "CameraList",
@@ -49,7 +49,8 @@ _ANSWERS = {
     "api.token_create": "NewToken", "api.token_revoke": "Revoked", "faces.list_people": "People",
     "faces.create_person": "Person", "faces.get_person": "PersonDetail", "faces.enrol": "Enrolled",
     "faces.rename": "Person", "faces.delete": "Deleted", "faces.unknown_faces": "UnknownFaces",
-    "faces.delete_sample": "SampleDeleted", "notify.summary": "NotifySummary", "notify.put_destination": "Destination",
+    "faces.delete_sample": "SampleDeleted", "faces.dismiss": "Dismissed", "faces.unknown_alerts": "UnknownAlerts",
+    "faces.set_unknown_alert": "UnknownAlert", "faces.correct_event": "FaceCorrected", "notify.summary": "NotifySummary", "notify.put_destination": "Destination",
     "notify.remove_destination": "Deleted", "notify.test_destination": "NotifyTestResult",
     "cameras.get_settings": "CameraSettings", "cameras.put_settings": "CameraSettings", "cameras.delete": "Deleted",
     "cameras.test_source": "CameraTestResult", "cameras.usb_cameras": "UsbCameras",
@@ -57,7 +58,8 @@ _ANSWERS = {
     "api.seen_event": "Event", "notify.put_settings": "NotifyLink",
 }
 _JSON_BODIES = {"api.keep_event": "Keep", "api.camera_zones_put": "ZonesEdit", "api.token_create": "TokenCreate",
-                "faces.create_person": "PersonName", "faces.rename": "PersonName",
+                "faces.create_person": "PersonName", "faces.rename": "PersonName", "faces.dismiss": "EventIds",
+                "faces.set_unknown_alert": "UnknownAlertEdit", "faces.correct_event": "FaceCorrection",
                 "notify.put_destination": "DestinationEdit", "notify.test_destination": "NotifyTest",
                 "cameras.put_settings": "CameraSettingsEdit", "cameras.test_source": "CameraTest",
                 "api.seen_event": "Seen", "api.mark_events_seen": "MarkSeen", "notify.put_settings": "NotifySettingsEdit"}

@@ -1,5 +1,5 @@
-// Known faces: the Faces page (people, their crops, unnamed faces, photo upload) and the
-// "Who is this?" control under an event's face crop. Everything goes through /api/faces.
+// Known faces: the Faces page (unnamed faces grouped by person, people and their crops, photo
+// upload, per-camera alerts on unknown faces). Everything goes through /api/faces.
 "use strict";
 (function () {
   var el = camwatch.el, show = camwatch.show;
@@ -7,6 +7,9 @@
   var unknownList = document.getElementById("unknown-faces");
   var datalist = document.getElementById("known-people");
   var people = [];
+  var SHOWN_GROUPS = 4;  // "Who is this?" cards shown before "Show more"
+  var SHOWN_CROPS = 4;   // crops of a person shown before "+N"
+  var expanded = false;
 
   function personUrl(name) { return "/api/faces/" + encodeURIComponent(name); }
 
@@ -20,10 +23,9 @@
     return data;
   }
 
-  // "Who is this?": one button per known person, or a new name; enrols the event's face crop.
-  function whois(box, eventId, done) {
+  // "Who is this?" on a group: one button per known person, or a new name; enrols the group's best faces.
+  function whois(box, eventIds, done) {
     box.textContent = "";
-    box.appendChild(el("span", { "class": "muted" }, "Who is this?"));
     people.forEach(function (name) {
       box.appendChild(el("button", { type: "button", "data-enrol": name }, name));
     });
@@ -39,19 +41,57 @@
       if (!name) { show(result, false, "Type a name first."); return; }
       box.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
       try {
-        await camwatch.api("POST", personUrl(name), { event_id: eventId });
-        show(result, true, "Added to " + name + ".");
-        if (done) await done(name);
+        var added = await camwatch.api("POST", personUrl(name), { event_ids: eventIds });
+        show(result, true, "Added to " + added.name + ".");
+        if (done) await done(added.name);
       } catch (err) {
         show(result, false, err.message);
         box.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
       }
     };
-    box.hidden = false;
   }
 
-  function sampleTile(person, sample) {
+  function groupCard(group) {
+    var card = el("article", { "class": "card unknown-face", "data-event": group.key,
+      "data-events": group.events.join(" "), "data-count": String(group.count) });
+    var link = el("a", { href: group.event_url });
+    link.appendChild(el("img", { src: group.face_url, alt: "Unnamed face", loading: "lazy" }));
+    card.appendChild(link);
+    var seen = el("div", { "class": "seen" });
+    seen.appendChild(el("div", { "class": "count" }, group.count === 1 ? "Seen once" : "Seen " + group.count + " times"));
+    seen.appendChild(el("div", { "class": "muted" }, group.cameras.join(", ")));
+    seen.appendChild(el("div", { "class": "muted" }, "last " + camwatch.formatTime(group.last_time)));
+    seen.appendChild(el("button", { type: "button", "data-action": "dismiss", title: "Not someone to name" }, "Dismiss"));
+    card.appendChild(seen);
+    if (group.usable) {
+      var box = el("div", { "class": "whois" });
+      card.appendChild(box);
+      whois(box, group.events, refresh);
+    } else {
+      card.appendChild(el("p", { "class": "muted reason" }, "Cannot be named: " + group.reason + "."));
+    }
+    return card;
+  }
+
+  async function loadUnknown() {
+    var data = await camwatch.api("GET", "/api/faces/unknown");
+    unknownList.textContent = "";
+    data.groups.forEach(function (group, i) {
+      var card = groupCard(group);
+      if (!expanded && i >= SHOWN_GROUPS) card.hidden = true;
+      unknownList.appendChild(card);
+    });
+    var more = document.getElementById("unknown-more");
+    var hiddenCount = expanded ? 0 : Math.max(0, data.groups.length - SHOWN_GROUPS);
+    more.hidden = hiddenCount === 0;
+    more.textContent = "Show " + hiddenCount + " more";
+    document.getElementById("unknown-count").textContent = data.groups.length ? "(" + data.groups.length + ")" : "";
+    document.getElementById("no-unknown").hidden = data.groups.length > 0;
+  }
+
+  function sampleTile(person, sample, hidden) {
     var tile = el("div", { "class": "crop", "data-sample": String(sample.id) });
+    if (hidden) tile.hidden = true;
     tile.appendChild(el("img", { src: sample.url, alt: "Face of " + person, loading: "lazy" }));
     tile.appendChild(el("button", { type: "button", "class": "danger", "data-action": "delete-sample",
       title: "Delete this face", "aria-label": "Delete this face" }, "×"));
@@ -62,16 +102,20 @@
     var person = await camwatch.api("GET", personUrl(name));
     var card = el("article", { "class": "card person", "data-person": person.name });
     var header = el("header");
-    header.appendChild(el("h2", { "data-field": "name" }, person.name));
+    header.appendChild(el("h3", { "data-field": "name" }, person.name));
     header.appendChild(el("span", { "class": "muted" }, person.samples + (person.samples === 1 ? " face" : " faces")));
     card.appendChild(header);
     var crops = el("div", { "class": "crops" });
-    person.sample_list.forEach(function (s) { crops.appendChild(sampleTile(person.name, s)); });
+    person.sample_list.forEach(function (s, i) { crops.appendChild(sampleTile(person.name, s, i >= SHOWN_CROPS)); });
+    if (person.sample_list.length > SHOWN_CROPS) {
+      crops.appendChild(el("button", { type: "button", "class": "more", "data-action": "more-crops" },
+        "+" + (person.sample_list.length - SHOWN_CROPS)));
+    }
     card.appendChild(crops);
     var rename = el("div", { "class": "whois" });
     rename.appendChild(el("input", { type: "text", maxlength: "64", value: person.name, "aria-label": "Name", "data-field": "new-name" }));
     rename.appendChild(el("button", { type: "button", "data-action": "rename" }, "Rename"));
-    rename.appendChild(el("button", { type: "button", "class": "danger", "data-action": "delete-person" }, "Delete person"));
+    rename.appendChild(el("button", { type: "button", "class": "danger", "data-action": "delete-person" }, "Delete"));
     card.appendChild(rename);
     card.appendChild(el("p", { "data-field": "result", role: "status", hidden: "" }));
     return card;
@@ -79,31 +123,40 @@
 
   async function loadPeople() {
     var data = await loadNames();
+    var cards = [];
+    for (var i = 0; i < data.people.length; i++) cards.push(await personCard(data.people[i].name));
     peopleList.textContent = "";
-    for (var i = 0; i < data.people.length; i++) peopleList.appendChild(await personCard(data.people[i].name));
+    cards.forEach(function (card) { peopleList.appendChild(card); });
     document.getElementById("no-people").hidden = data.people.length > 0;
+    var form = document.getElementById("upload-form");
+    if (!data.people.length && form.hidden) toggleUpload(true);
   }
 
-  async function loadUnknown() {
-    var data = await camwatch.api("GET", "/api/faces/unknown");
-    unknownList.textContent = "";
-    data.faces.forEach(function (face) {
-      var card = el("article", { "class": "card unknown-face", "data-event": face.event_id });
-      var link = el("a", { href: face.event_url });
-      link.appendChild(el("img", { src: face.face_url, alt: "Unnamed face", loading: "lazy" }));
-      card.appendChild(link);
-      card.appendChild(el("p", { "class": "muted" }, face.camera + " · " + camwatch.formatTime(face.start_time)));
-      var box = el("div", { "class": "whois" });
-      card.appendChild(box);
-      whois(box, face.event_id, refresh);
-      unknownList.appendChild(card);
+  async function loadAlerts() {
+    var box = document.getElementById("alert-cameras");
+    var data = await camwatch.api("GET", "/api/faces/unknown/alerts");
+    box.textContent = "";
+    data.cameras.forEach(function (cam) {
+      var label = el("label", { "class": "check" });
+      var input = el("input", { type: "checkbox", "data-camera": cam.camera });
+      input.checked = cam.unknown_alert;
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(cam.name));
+      box.appendChild(label);
     });
-    document.getElementById("no-unknown").hidden = data.faces.length > 0;
+    if (!data.cameras.length) box.appendChild(el("p", { "class": "muted" }, "No cameras yet."));
   }
 
   async function refresh() {
     await loadPeople();
     await loadUnknown();
+  }
+
+  function toggleUpload(open) {
+    var form = document.getElementById("upload-form");
+    form.hidden = !open;
+    document.getElementById("upload-open").setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) document.getElementById("upload-name").focus();
   }
 
   function facesPage() {
@@ -115,7 +168,11 @@
       var result = card.querySelector('[data-field="result"]');
       var action = button.getAttribute("data-action");
       try {
-        if (action === "rename") {
+        if (action === "more-crops") {
+          card.querySelectorAll(".crop[hidden]").forEach(function (t) { t.hidden = false; });
+          button.hidden = true;
+          return;
+        } else if (action === "rename") {
           var newName = card.querySelector('[data-field="new-name"]').value.trim();
           if (!newName || newName === name) return;
           await camwatch.api("PATCH", personUrl(name), { name: newName });
@@ -129,6 +186,39 @@
         }
         await refresh();
       } catch (err) { show(result, false, err.message); }
+    });
+
+    unknownList.addEventListener("click", async function (event) {
+      var button = event.target.closest("button[data-action=dismiss]");
+      if (!button) return;
+      var card = button.closest("article.unknown-face");
+      button.disabled = true;
+      try {
+        await camwatch.api("POST", "/api/faces/unknown/dismiss",
+          { event_ids: card.getAttribute("data-events").split(" ") });
+        await loadUnknown();
+      } catch (err) { button.disabled = false; show(document.getElementById("upload-result"), false, err.message); }
+    });
+
+    document.getElementById("unknown-more").addEventListener("click", function () {
+      expanded = true;
+      unknownList.querySelectorAll("article[hidden]").forEach(function (card) { card.hidden = false; });
+      this.hidden = true;
+    });
+
+    document.getElementById("upload-open").addEventListener("click", function () {
+      toggleUpload(document.getElementById("upload-form").hidden);
+    });
+
+    document.getElementById("alert-cameras").addEventListener("change", async function (event) {
+      var input = event.target.closest("input[data-camera]");
+      if (!input) return;
+      var result = document.getElementById("alerts-result");
+      try {
+        await camwatch.api("PUT", "/api/faces/unknown/alerts",
+          { camera: input.getAttribute("data-camera"), unknown_alert: input.checked });
+        show(result, true, "Saved.");
+      } catch (err) { input.checked = !input.checked; show(result, false, err.message); }
     });
 
     document.getElementById("upload-form").addEventListener("submit", async function (event) {
@@ -151,16 +241,8 @@
       await refresh();
     });
     refresh().catch(function (err) { show(document.getElementById("upload-result"), false, err.message); });
+    loadAlerts().catch(function (err) { show(document.getElementById("alerts-result"), false, err.message); });
   }
 
   if (peopleList) facesPage();
-  document.querySelectorAll(".whois[data-event]").forEach(function (box) {
-    loadNames().then(function () {
-      whois(box, box.getAttribute("data-event"), async function (name) {
-        box.querySelectorAll("button").forEach(function (b) { b.hidden = true; });
-        box.querySelector("input").hidden = true;
-        box.querySelector("span").textContent = "This is " + name + ".";
-      });
-    }).catch(function () { box.hidden = true; });  // faces switched off: no control
-  });
 })();
