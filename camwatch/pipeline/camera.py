@@ -208,6 +208,8 @@ class CameraPipeline:
     def finish(self, ts: float, reason: str) -> list[EventMessage]:
         """End every open event (shutdown, end of file, camera removed)."""
         messages = self._take_pending()
+        # A person already lost (kept only in case they come back) had left before the stop.
+        messages += self.engine.end([obj for obj in self.tracker.active_objects() if obj.lost], ts)
         messages += self.engine.end_all(ts, reason)
         for stage in self.stages:
             messages += stage.on_finish(replace(self._tick(ts, messages), reason=reason))
