@@ -96,16 +96,25 @@ def decode_untrusted(data: bytes, max_side: int) -> np.ndarray:
     check_size(header)
     flag = cv2.IMREAD_COLOR
     if header.shrinks_while_decoding:
-        # the largest libjpeg reduction that still leaves at least max_side px
-        longest = max(header.width, header.height)
-        factor = max((f for f in _REDUCED if longest / f >= max_side), default=None)
-        flag = _REDUCED[factor] if factor else flag
+        flag = jpeg_decode_flag(max(header.width, header.height), max_side)
     with _ONE_DECODE:
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
     if image is None:
         raise ImageRefused(f"not a readable image ({FORMATS_TEXT} expected)")
     if image.shape[0] * image.shape[1] > header.pixels:  # OpenCV read another picture than Pillow did
         raise ImageRefused("the image's header does not match its content")
+    return shrink_to(image, max_side)
+
+
+def jpeg_decode_flag(longest: int, max_side: int) -> int:
+    """The OpenCV flag that decodes a JPEG whose longest side is ``longest`` px already shrunk:
+    the largest libjpeg reduction that still leaves at least ``max_side`` px."""
+    factor = max((f for f in _REDUCED if longest / f >= max_side), default=None)
+    return _REDUCED[factor] if factor else cv2.IMREAD_COLOR
+
+
+def shrink_to(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` brought down to at most ``max_side`` px on its longest side (never enlarged)."""
     longest = max(image.shape[:2])
     if longest > max_side:
         scale = max_side / longest

@@ -258,6 +258,26 @@ def test_zones_without_config_file_is_409(tmp_path: Path) -> None:
     app.extensions["camwatch.accounts"].close()
 
 
+def test_settings_pages_without_config_file_are_409_and_keep_no_secret(tmp_path: Path) -> None:
+    applied: list[object] = []
+    ctx = make_context(tmp_path, write_config=False, applied=applied)
+    app = create_app(ctx)
+    client = app.test_client()
+    headers = {"X-CSRF-Token": setup_and_login(client)}
+    camera = {"source": {"kind": "stream", "url": "rtsp://192.0.2.1/live", "username": "cam", "password": "pw"}}
+    response = client.put("/api/cameras/door/settings", json=camera, headers=headers)
+    assert response.status_code == 409, response.data
+    assert response.get_json()["error"] == "camwatch runs without a config file: cameras cannot be saved"
+    destination = {"url": "json://192.0.2.1/hook"}
+    response = client.put("/api/notify/destinations/phone", json=destination, headers=headers)
+    assert response.status_code == 409, response.data
+    assert response.get_json()["error"] == "camwatch runs without a config file: destinations cannot be saved"
+    assert applied == []
+    assert not ctx.secrets_dir.exists() or not any(ctx.secrets_dir.iterdir())
+    app.extensions["camwatch.accounts"].close()
+    ctx.store.close()
+
+
 def test_control_stats_metrics(env) -> None:
     ctx, client, csrf, _, _ = env
     headers = {"X-CSRF-Token": csrf}

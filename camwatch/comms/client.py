@@ -29,6 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from camwatch import secrets
+from camwatch.comms.log_limit import LogLimit
 from camwatch.config.mqtt import MqttConfig
 from camwatch.state import RuntimeState
 
@@ -118,7 +119,7 @@ class MqttConnection:
         self._started = False
         self._lifecycle = threading.Lock()  # start / stop / restart of the network thread
         self._halt = threading.Event()  # set by stop(): a pending restart gives up
-        self._callback_logged: dict[tuple[str, str], float] = {}
+        self._callback_log = LogLimit(CALLBACK_LOG_QUIET)
         self._client = self._build(client_id, will_topic, will_payload)
 
     # ------------------------------------------------------------- building
@@ -289,13 +290,8 @@ class MqttConnection:
         return run
 
     def _callback_failed(self, what: str, exc: Exception) -> None:
-        key = (what, type(exc).__name__)
-        now = time.monotonic()
-        if now - self._callback_logged.get(key, -CALLBACK_LOG_QUIET) < CALLBACK_LOG_QUIET:
+        if not self._callback_log.due((what, type(exc).__name__)):
             return
-        if len(self._callback_logged) > 1000:
-            self._callback_logged.clear()
-        self._callback_logged[key] = now
         detail = str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
         _LOGGER.warning("MQTT %s: ignored %s (%s: %s)", self.where, what, type(exc).__name__, secrets.redact(detail))
 

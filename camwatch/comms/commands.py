@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from camwatch.comms.inbound import BadPayload, parse_json
+from camwatch.comms.log_limit import LogLimit
 from camwatch.comms.topics import Topics
 from camwatch.control import ControlError, ControlState
 
@@ -77,7 +78,7 @@ class CommandHandler:
         self.control = control
         self.max_bytes = max_bytes
         self.rejected = 0
-        self._last_logged: dict[tuple[str, str], float] = {}
+        self._log_limit = LogLimit(_LOG_QUIET_SECONDS)
         self._cleared: dict[str, float] = {}  # topic → when camwatch cleared a retained command there
 
     def parse(self, topic: str, payload: bytes) -> Command:
@@ -123,11 +124,6 @@ class CommandHandler:
 
     def _log_once(self, topic: str, exc: CommandError) -> None:
         """One line per kind of bad command and topic per minute: a flood cannot fill the log."""
-        key = (topic[:200], exc.reason)
-        now = time.monotonic()
-        if now - self._last_logged.get(key, -_LOG_QUIET_SECONDS) < _LOG_QUIET_SECONDS:
+        if not self._log_limit.due((topic[:200], exc.reason)):
             return
-        if len(self._last_logged) > 1000:
-            self._last_logged.clear()
-        self._last_logged[key] = now
         _LOGGER.warning("rejected MQTT command on %s: %s", topic[:200], exc)

@@ -3,10 +3,11 @@
 * Events and alerts go through the persistent :class:`Outbox` (QoS 1) and leave it only on
   PUBACK; a sender thread drains it in order whenever the broker is connected.
 * Retained state (availability, camera status, counts, motion, tamper, stats, switch
-  states, opted-in snapshots) is cached and republished on every (re)connect and when Home
-  Assistant announces ``online``. Nothing stale outlives camwatch: a clean stop publishes
-  empty counts, no tamper, no motion and every camera offline before ``stopped``; after a
-  crash the broker publishes the last wills (``offline`` for the node and each camera).
+  states, opted-in snapshots; the cameras' own in :mod:`camwatch.comms.camera_states`) is
+  cached and republished on every (re)connect and when Home Assistant announces
+  ``online``. Nothing stale outlives camwatch: a clean stop publishes empty counts, no
+  tamper, no motion and every camera offline before ``stopped``; after a crash the broker
+  publishes the last wills (``offline`` for the node and each camera).
 * Commands arrive on ``…/set`` topics and are applied to ControlState; errors are answered
   on ``<prefix>/<node>/errors``. Other parts of camwatch (the fleet agent) subscribe through
   :meth:`MqttSink.add_handler` and publish retained state through :meth:`MqttSink.set_retained`.
@@ -25,33 +26,21 @@ from pathlib import Path
 from typing import Any
 
 from camwatch.comms.alerts import AlertTracker, alert_payload
+from camwatch.comms.camera_states import CameraStates
 from camwatch.comms.client import MqttConnection
 from camwatch.comms.commands import CommandHandler
-from camwatch.comms.discovery import (
-    ALL_LABELS,
-    DiscoveryBuilder,
-    DiscoveryRecord,
-    publish_discovery,
-)
+from camwatch.comms.discovery import DiscoveryBuilder, DiscoveryRecord, publish_discovery
 from camwatch.comms.ha_status import ResyncLimiter
 from camwatch.comms.handlers import Handler, TopicHandlers
 from camwatch.comms.migrate import clear_legacy_topics, mark_migrated, migration_needed
-from camwatch.comms.motion_off import MotionOffDelay
 from camwatch.comms.outbox import Outbox
 from camwatch.comms.retained import RetainedStore
 from camwatch.comms.sender import OutboxSender
-from camwatch.comms.snapshot import cropped_snapshot
-from camwatch.comms.state_payloads import (
-    camera_stats_messages,
-    count_messages,
-    json_bytes,
-    seed_messages,
-)
+from camwatch.comms.state_payloads import camera_stats_messages, json_bytes
 from camwatch.comms.topics import OFF, OFFLINE, ON, ONLINE, STOPPED, Topics
 from camwatch.comms.wills import CameraWills
 from camwatch.config.root import CamwatchConfig
 from camwatch.const import (
-    EVENT_END,
     TOPIC_CAMERA_STATE,
     TOPIC_COUNTS,
     TOPIC_EVENT,
@@ -61,9 +50,7 @@ from camwatch.const import (
 )
 from camwatch.control import ControlState
 from camwatch.events.model import EventMessage
-from camwatch.events.snapshots import snapshot_path
 from camwatch.node import resolve_node_name
-from camwatch.paths import snapshots_dir
 from camwatch.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,6 +88,8 @@ class MqttSink:
         self.connection.on_message = self._on_message
         self.connection.on_published = self._acks_put
         self.retained = RetainedStore(self.connection)
+        self.camera_states = CameraStates(self.topics, self.retained, self.cameras, self.data_dir,
+                                          self.mqtt.motion_off_delay)
         self._handlers = TopicHandlers()  # the fleet agent's topics (subscribed at each connect)
         self._discovery_sent: dict[str, bytes] = {}  # config topic → payload published on this connection
         self._wake = threading.Event()
@@ -108,9 +97,6 @@ class MqttSink:
         self._rediscover = threading.Event()  # the discovery configs only (no new "online")
         self._reconnected = threading.Event()  # set by a (re)connect: unacked rows are sent again
         self._stop = threading.Event()
-        self._motion_off = MotionOffDelay(self.mqtt.motion_off_delay)
-        self._tamper: dict[str, set[str]] = {c: set() for c in self.cameras}
-        self._snapshot_times: dict[str, float | None] = {}
         self._thread: threading.Thread | None = None
         control.add_listener(self._on_control)
         self._seed_states()
@@ -149,8 +135,8 @@ class MqttSink:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._motion_timers(flush=True)  # a delayed OFF must not leave a retained ON behind
-        self._publish_stopped_state()
+        self.camera_states.motion_timers(flush=True)  # a delayed OFF must not leave a retained ON behind
+        self.camera_states.stopped()
         self.wills.stop()  # after the cameras' offline: a graceful close sends no will
         self.retained.remember(self.topics.available, STOPPED.encode())
         if not self.connection.publish_wait(self.topics.available, STOPPED, max(0.5, deadline - time.monotonic())):
@@ -168,15 +154,15 @@ class MqttSink:
             if topic == TOPIC_EVENT and isinstance(payload, EventMessage):
                 self._event(payload)
             elif topic == TOPIC_CAMERA_STATE and isinstance(payload, dict):
-                self._camera_state(payload)
+                self.camera_states.status(payload)
             elif topic == TOPIC_MOTION and isinstance(payload, dict):
-                self._motion(str(payload.get("camera")), bool(payload.get("active")))
+                self.camera_states.motion(str(payload.get("camera")), bool(payload.get("active")))
             elif topic == TOPIC_COUNTS and isinstance(payload, dict):
-                self._counts(payload)
+                self.camera_states.counts(payload)
             elif topic == TOPIC_STATS and isinstance(payload, dict):
                 self._stats(payload)
             elif topic == TOPIC_TAMPER and isinstance(payload, dict):
-                self._tamper_change(payload)
+                self.camera_states.tamper(payload)
         except Exception:
             _LOGGER.exception("MQTT sink failed on a %s message", topic)
 
@@ -185,60 +171,11 @@ class MqttSink:
         self._enqueue(self.topics.events, json_bytes(message.to_dict()))
         for kind in self.alerts.alerts_for(message):
             self._enqueue(self.topics.camera_alerts(event.camera), json_bytes(alert_payload(kind, event)))
-        cam = self.cameras.get(event.camera)
-        if cam is not None and cam.mqtt.snapshot:
-            self._snapshot(message, cam.mqtt.snapshot_height)
-        if message.type == EVENT_END:
-            self._snapshot_times.pop(event.id, None)
+        self.camera_states.event(message)
         self._wake.set()
 
     def _enqueue(self, topic: str, payload: bytes) -> None:
         self.sender.enqueue(topic, payload)
-
-    def _snapshot(self, message: EventMessage, height: int) -> None:
-        event = message.event
-        if not event.has_snapshot or self._snapshot_times.get(event.id, -1.0) == event.snapshot_time:
-            return
-        path = snapshot_path(snapshots_dir(self.data_dir), event.id, "clean")
-        jpeg = cropped_snapshot(path, event.box, height)
-        if jpeg is None:
-            return  # not written yet: the next update or the end tries again
-        self._snapshot_times[event.id] = event.snapshot_time
-        self._set_retained(self.topics.snapshot(event.camera, event.label), jpeg)
-        self._set_retained(self.topics.snapshot(event.camera), jpeg)
-
-    def _camera_state(self, status: dict[str, Any]) -> None:
-        name = status.get("name")
-        if name in self.cameras:
-            self._set_retained(self.topics.camera_status(name), (ONLINE if status.get("online") else OFFLINE).encode())
-
-    def _motion(self, camera: str, active: bool) -> None:
-        if camera in self.cameras and self._motion_off.change(camera, active):
-            self._set_retained(self.topics.motion(camera), (ON if active else OFF).encode())
-
-    def _motion_timers(self, flush: bool = False) -> None:
-        """Publish the delayed OFFs that are due (``flush``: all of them, on shutdown)."""
-        for camera in self._motion_off.flush() if flush else self._motion_off.due():
-            self._set_retained(self.topics.motion(camera), OFF.encode())
-
-    def _counts(self, payload: dict[str, Any]) -> None:
-        camera = str(payload.get("camera"))
-        cam = self.cameras.get(camera)
-        if cam is None:
-            return
-        counts, zones = payload.get("counts") or {}, payload.get("zones") or {}
-        for topic, message in count_messages(
-            self.topics, camera, cam, counts, zones, lambda zone: self._zone_labels(camera, zone)
-        ):
-            self._set_retained(topic, message)
-
-    def _zone_labels(self, camera: str, zone: str) -> set[str]:
-        cam = self.cameras[camera]
-        zcfg = cam.zones.get(zone)
-        labels = set(zcfg.objects) if zcfg is not None and zcfg.objects else set(cam.objects.track)
-        labels |= self.retained.suffixes(self.topics.zone_count(camera, zone, ""))  # seen earlier: back to 0
-        labels.discard(ALL_LABELS)
-        return labels
 
     def _stats(self, stats: dict[str, Any]) -> None:
         stats = dict(stats)
@@ -249,49 +186,21 @@ class MqttSink:
         for topic, message in camera_stats_messages(self.topics, set(self.cameras), stats):
             self._set_retained(topic, message)
 
-    def _tamper_change(self, change: dict[str, Any]) -> None:
-        camera = str(change.get("camera"))
-        if camera not in self.cameras:
-            return
-        active = self._tamper.setdefault(camera, set())
-        state = str(change.get("state"))
-        if change.get("active"):
-            active.add(state)
-        else:
-            active.discard(state)
-        payload = {"active": bool(active), "states": sorted(active), "last": state, "time": change.get("time")}
-        self._set_retained(self.topics.tamper(camera), json_bytes(payload))
-
     # ---------------------------------------------------------- config change
     def apply_config(self, config: CamwatchConfig) -> None:
         """Follow a config change at run time: added cameras and zones get their entities and
         retained states, a removed camera's retained topics are cleared, and discovery is
         published again (Home Assistant drops the entities no longer in the config)."""
-        before = set(self.cameras)
         self.config = config
         self.cameras = {name: cam for name, cam in config.cameras.items() if cam.enabled}
         self.discovery = DiscoveryBuilder(config, self.topics, fleet=self.discovery.fleet)
-        for camera in before - set(self.cameras):
-            self._forget_camera(camera)
+        self.camera_states.set_cameras(self.cameras)
         self.wills.sync(list(self.cameras))
         self._seed_states(keep=True)
         self._resync.set()
         self._wake.set()
 
-    def _forget_camera(self, camera: str) -> None:
-        self.retained.forget_under(f"{self.topics.base}/{camera}/")
-        self._tamper.pop(camera, None)
-
     # --------------------------------------------------------- retained state
-    def _publish_stopped_state(self) -> None:
-        """What a stopped camwatch sees: no objects, no motion, no tamper, cameras offline."""
-        for name in self.cameras:
-            self._counts({"camera": name, "counts": {}, "zones": {}})
-            self._set_retained(self.topics.motion(name), OFF.encode())
-            self._tamper[name] = set()
-            self._set_retained(self.topics.tamper(name), json_bytes({"active": False, "states": []}))
-            self._set_retained(self.topics.camera_status(name), OFFLINE.encode())
-
     def _republish_status(self, camera: str) -> None:
         """Publish a camera's status again (its will connection came back)."""
         self.retained.republish(self.topics.camera_status(camera))
@@ -300,13 +209,7 @@ class MqttSink:
         """Retained states before the first real ones; ``keep``: only where none is known yet."""
         self.retained.remember(self.topics.armed_state, (ON if self.control.armed else OFF).encode(), keep)
         switches = self.control.snapshot()["cameras"]
-        cameras = self.state.cameras()
-        for name in self.cameras:
-            online = bool(cameras.get(name, {}).get("online"))
-            seeds = seed_messages(self.topics, name, online, switches.get(name) or {})
-            stored = [self.retained.remember(topic, payload, keep) for topic, payload in seeds]
-            if stored[0]:  # the camera's status (first) was not known: nor were its counts
-                self._counts({"camera": name, "counts": {}, "zones": {}})
+        self.camera_states.seed(self.state.cameras(), switches, keep)
 
     def set_retained(self, topic: str, payload: bytes) -> None:
         """Publish a retained state of this node (kept and republished at each reconnect)."""
@@ -373,7 +276,7 @@ class MqttSink:
             self._wake.clear()
             try:
                 self.sender.process_acks()
-                self._motion_timers()
+                self.camera_states.motion_timers()
                 if self._ha_online.due(time.monotonic()):  # announcements coalesced meanwhile
                     self._resync.set()
                 if not self.connection.connected.is_set():

@@ -19,6 +19,9 @@ Tables::
 Each message's moments (entered a zone, face seen, …) are found by comparing it with the
 row it replaces, in the same transaction (:mod:`camwatch.events.story`). ``review`` reads
 them and keeps what the owner has seen (:mod:`camwatch.events.review`).
+
+This module is the write path; reading events back (:mod:`camwatch.events.store_queries`) and
+the disk space retention frees (:mod:`camwatch.events.store_space`) are the store's bases.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,28 +40,16 @@ from camwatch.const import TOPIC_EVENT
 from camwatch.datafiles import DataFileError, data_file_error, open_database
 from camwatch.events.model import Event, EventMessage
 from camwatch.events.review import EventReview, add_moments
-from camwatch.events.snapshots import SNAPSHOT_KINDS, SnapshotWriter, event_id_of, is_valid_event_id
-from camwatch.events.store_schema import (
-    SCHEMA,
-    add_new_columns,
-    from_row,
-    migrate,
-    to_row,
-    where_clause,
-)
+from camwatch.events.snapshots import SNAPSHOT_KINDS, SnapshotWriter, is_valid_event_id
+from camwatch.events.store_queries import EventQueries
+from camwatch.events.store_schema import SCHEMA, add_new_columns, from_row, migrate, to_row
+from camwatch.events.store_space import StoreSpace
 from camwatch.events.story import ENDED, Moment, moments
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_PENDING = 10000  # events kept in memory while the database cannot be written
 _SQLITE_FULL = 13
-_DISTINCT = {
-    "camera": "camera",
-    "label": "label",
-    "subtype": "subtype",
-    "sub_label": "sub_label",
-    "kind": "kind",
-}
 
 
 class StoreError(DataFileError):
@@ -69,7 +60,7 @@ def _is_full(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL or "full" in str(exc).lower()
 
 
-class EventStore:
+class EventStore(EventQueries, StoreSpace):
     def __init__(
         self, db_path: Path, snapshot_dir: Path, on_full: Callable[[], None] | None = None
     ) -> None:
@@ -266,178 +257,6 @@ class EventStore:
                 "SELECT state FROM camera_state WHERE camera=?", (camera,)
             ).fetchone()
         return json.loads(row["state"]) if row else None
-
-    # ------------------------------------------------------------------ reading
-    def snapshot_path(self, event_id: str, kind: str = "annotated") -> Path | None:
-        """The snapshot file of an event (clean | annotated | thumb | face) if it exists."""
-        try:
-            path = self.files.path(event_id, kind)  # type: ignore[arg-type]
-        except ValueError:
-            return None
-        return path if path.is_file() else None
-
-    def get(self, event_id: str) -> Event | None:
-        with self._lock:
-            row = self._conn.execute("SELECT * FROM events WHERE id=?", (event_id,)).fetchone()
-        return from_row(row) if row else None
-
-    def query(
-        self,
-        *,
-        camera: str | Sequence[str] | None = None,
-        label: str | Sequence[str] | None = None,
-        zone: str | None = None,
-        after: float | None = None,
-        before: float | None = None,
-        has_face: bool | None = None,
-        sub_label: str | None = None,
-        kind: str | None = None,
-        subtype: str | None = None,
-        keep: bool | None = None,
-        limit: int = 50,
-        offset: int = 0,
-        order: str = "desc",
-    ) -> tuple[list[Event], int]:
-        """Events matching every given filter (start_time in [after, before)), newest first by default."""
-        clause, args = where_clause(camera=camera, label=label, zone=zone, after=after, before=before,
-                                    has_face=has_face, sub_label=sub_label, kind=kind, subtype=subtype, keep=keep)
-        if order not in ("asc", "desc"):
-            raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
-        limit = max(0, min(int(limit), 1000))
-        offset = max(0, int(offset))
-        with self._lock:
-            total = self._conn.execute(f"SELECT COUNT(*) FROM events {clause}", args).fetchone()[0]
-            rows = self._conn.execute(
-                f"SELECT * FROM events {clause} ORDER BY start_time {order}, id {order} LIMIT ? OFFSET ?",
-                [*args, limit, offset],
-            ).fetchall()
-        return [from_row(r) for r in rows], int(total)
-
-    def distinct(self, field: str) -> list[str]:
-        """Values present for a filter menu: camera, label, zones, subtype, sub_label or kind."""
-        if field == "zones":
-            sql = "SELECT DISTINCT j.value FROM events, json_each(events.zones_entered) AS j ORDER BY 1"
-        elif field in _DISTINCT:
-            col = _DISTINCT[field]
-            sql = f"SELECT DISTINCT {col} FROM events WHERE {col} IS NOT NULL ORDER BY 1"
-        else:
-            raise ValueError(f"unknown field {field!r} (known: zones, {', '.join(_DISTINCT)})")
-        with self._lock:
-            return [r[0] for r in self._conn.execute(sql).fetchall()]
-
-    def counts_by_hour(
-        self, camera: str, label: str | None = None, since: float = 0.0, kind: str = "object"
-    ) -> list[int]:
-        """168 counts of events started since ``since``, by local hour of the week (0 = Monday 00:00)."""
-        sql = "SELECT start_time FROM events WHERE camera=? AND kind=? AND start_time>=?"
-        args: list[Any] = [camera, kind, since]
-        if label is not None:
-            sql += " AND label=?"
-            args.append(label)
-        with self._lock:
-            starts = [r[0] for r in self._conn.execute(sql, args).fetchall()]
-        counts = [0] * 168
-        for start in starts:
-            local = time.localtime(start)
-            counts[local.tm_wday * 24 + local.tm_hour] += 1
-        return counts
-
-    def storage_usage(self) -> dict[str, int]:
-        """db_bytes (with WAL), snapshot_bytes and snapshot_files (from the index), events, kept."""
-        db_bytes = 0
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                db_bytes += Path(f"{self.db_path}{suffix}").stat().st_size
-        with self._lock:
-            snap = self._conn.execute(
-                "SELECT COALESCE(SUM(bytes), 0), COUNT(*) FROM snapshots"
-            ).fetchone()
-            ev = self._conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(keep), 0) FROM events"
-            ).fetchone()
-        return {
-            "db_bytes": db_bytes,
-            "snapshot_bytes": int(snap[0]),
-            "snapshot_files": int(snap[1]),
-            "events": int(ev[0]),
-            "kept": int(ev[1]),
-        }
-
-    # ------------------------------------------------------------------ retention support
-    def expired_event_ids(self, before: float, limit: int = 500) -> list[str]:
-        """Ended, not kept events that started before ``before``, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id FROM events WHERE start_time<? AND keep=0 AND end_time IS NOT NULL "
-                "ORDER BY start_time LIMIT ?",
-                (before, limit),
-            ).fetchall()
-        return [r[0] for r in rows]
-
-    def snapshot_candidates(self, limit: int = 200) -> list[tuple[str, int, bool]]:
-        """(event id, snapshot bytes, keep) of events with snapshots: not kept first, then oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT e.id, SUM(s.bytes), e.keep FROM events e JOIN snapshots s ON s.event_id=e.id "
-                "GROUP BY e.id ORDER BY e.keep, e.start_time LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [(r[0], int(r[1]), bool(r[2])) for r in rows]
-
-    def drop_snapshots(self, event_id: str) -> int:
-        """Remove an event's snapshot files but keep the event; returns the bytes freed."""
-        freed = self.files.delete(event_id)  # files first: frees space even when the db is full
-        try:
-            with self._lock, self._conn:
-                self._conn.execute("DELETE FROM snapshots WHERE event_id=?", (event_id,))
-                self._conn.execute("UPDATE events SET has_snapshot=0 WHERE id=?", (event_id,))
-        except sqlite3.Error as exc:
-            _LOGGER.warning("cannot update snapshot index for %s: %s", event_id, exc)
-        return freed
-
-    def remove_orphan_files(
-        self, min_age: float = 300.0, now: float | None = None
-    ) -> tuple[int, int]:
-        """Delete snapshot files (and stale temp files) of events the database does not know.
-
-        Only files older than ``min_age`` seconds, so a snapshot saved just before its
-        ``new`` message reaches the store is left alone. Returns (files, bytes).
-        """
-        now = time.time() if now is None else now
-        removed = freed = 0
-        try:
-            entries = list(self.snapshot_dir.iterdir())
-        except OSError:
-            return 0, 0
-        with self._lock:
-            known = {r[0] for r in self._conn.execute("SELECT id FROM events").fetchall()}
-        for path in entries:
-            event_id = event_id_of(path.name)
-            stale_tmp = path.name.startswith(".") and path.name.endswith(".tmp")
-            if not stale_tmp and (
-                event_id is None or event_id in known or event_id in self._pending
-            ):
-                continue
-            try:
-                st = path.stat()
-                if now - st.st_mtime < min_age:
-                    continue
-                path.unlink()
-            except OSError:
-                continue
-            removed += 1
-            freed += st.st_size
-        return removed, freed
-
-    def checkpoint(self) -> bool:
-        """Copy the WAL into the database and truncate it (frees its space); False if it failed."""
-        try:
-            with self._lock:
-                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            return busy == 0
-        except sqlite3.Error as exc:
-            _LOGGER.warning("WAL checkpoint failed: %s", exc)
-            return False
 
     def close(self) -> None:
         with self._lock:

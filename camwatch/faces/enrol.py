@@ -19,6 +19,7 @@ import numpy as np
 from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.gallery import FaceGallery, GalleryError
 from camwatch.faces.search import FaceSearch
+from camwatch.imaging import jpeg_decode_flag, shrink_to
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ SECOND_FACE_SCORE = 0.85
 PHOTO_SIDE = 2048
 #: Images that cannot be decoded shrunk are refused above this many pixels (about 600 MB as BGR).
 MAX_PIXELS = 200_000_000
-_REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
 class FaceFinder:
@@ -90,20 +90,13 @@ def decode_image(data: bytes, max_side: int = PHOTO_SIDE) -> np.ndarray:
         kind, width, height = header
         longest = max(width, height)
         if kind == "jpeg":
-            # the largest libjpeg reduction that still leaves at least max_side px
-            factor = max((f for f in _REDUCED if longest / f >= max_side), default=None)
-            flag = _REDUCED[factor] if factor else flag
+            flag = jpeg_decode_flag(longest, max_side)
         elif width * height > MAX_PIXELS:
             raise GalleryError(f"image of {width}x{height} px is too large to decode (save it as JPEG)")
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
     if image is None:
         raise GalleryError("not a readable image (JPEG, PNG or BMP expected)")
-    longest = max(image.shape[:2])
-    if longest > max_side:
-        scale = max_side / longest
-        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return image
+    return shrink_to(image, max_side)
 
 
 def enrol_image(gallery: FaceGallery, finder: FaceFinder, name: str, image_bgr: np.ndarray, source: str) -> int:

@@ -16,8 +16,8 @@ from camwatch.const import WEB_ROOT
 from camwatch.web import api, auth, cameras_api, manage_pages, metrics, notify_api, pages, sse
 from camwatch.web.accounts import load_secret_key
 from camwatch.web.context import WebContext
-from camwatch.web.openapi_schemas import EVENT_ID_URL_PATTERN
 from camwatch.web.present import time_element
+from camwatch.web.schema_parts import EVENT_ID_URL_PATTERN
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ from camwatch.config import CamwatchConfig
 from camwatch.config.camera import CameraConfig
 from camwatch.config.writer import (
     ConfigWriteError,
-    ConfigWriter,
     get_path,
     plain_scalar,
     referenced_file,
@@ -255,16 +254,6 @@ def login_for_trial(ctx: WebContext, name: str, edit: SourceEdit) -> str | None:
 
 
 # ------------------------------------------------------------------ saving
-def secrets_dir(ctx: WebContext) -> Path:
-    return ctx.data_dir / "secrets"
-
-
-def _writer(ctx: WebContext) -> ConfigWriter:
-    if ctx.config_path is None:
-        raise ConfigWriteError("camwatch runs without a config file: cameras cannot be saved", 409)
-    return ConfigWriter(ctx.config_path, ctx.config_lock)
-
-
 def _set(entry: CommentedMap, keys: list[str], value: Any, default: Any, new: bool) -> None:
     """Write a value the file had, or one that differs from the default (a new camera: always)."""
     node = entry
@@ -294,7 +283,7 @@ def save_camera(ctx: WebContext, name: str, body: Any) -> tuple[CamwatchConfig, 
     """Add or change camera ``name``; returns the applied config and whether it is new."""
     check_camera_name(name)
     edit = check_request(body)
-    writer = _writer(ctx)
+    writer = ctx.config_writer("cameras")
     existing = ctx.config.cameras.get(name)
     wanted = edit.source
     unchanged = False
@@ -312,7 +301,7 @@ def save_camera(ctx: WebContext, name: str, body: Any) -> tuple[CamwatchConfig, 
     password = wanted.password if wanted.password is not None else keep
     new_file = None
     if not unchanged and wanted.source.kind == "stream" and wanted.source.username and password:
-        new_file = write_secret(secrets_dir(ctx), f"camera-{name}", password)
+        new_file = write_secret(ctx.secrets_dir, f"camera-{name}", password)
     old_reference: list[Any] = []
 
     def change(doc: CommentedMap) -> None:
@@ -347,12 +336,12 @@ def save_camera(ctx: WebContext, name: str, body: Any) -> tuple[CamwatchConfig, 
     try:
         config = writer.update(change)
     except BaseException:
-        remove_secret(secrets_dir(ctx), new_file)
+        remove_secret(ctx.secrets_dir, new_file)
         raise
     if not unchanged and old_reference:
-        remove_secret(secrets_dir(ctx), referenced_file(old_reference[0]))
+        remove_secret(ctx.secrets_dir, referenced_file(old_reference[0]))
     _LOGGER.info("camera %s %s", name, "added" if existing is None else "changed")
-    _apply(ctx, config)
+    ctx.use_config(config)
     return config, existing is None
 
 
@@ -384,14 +373,8 @@ def delete_camera(ctx: WebContext, name: str) -> CamwatchConfig:
         old_reference.append(entry.get("password"))
         del cameras[name]
 
-    config = _writer(ctx).update(change)
-    remove_secret(secrets_dir(ctx), referenced_file(old_reference[0]) if old_reference else None)
+    config = ctx.config_writer("cameras").update(change)
+    remove_secret(ctx.secrets_dir, referenced_file(old_reference[0]) if old_reference else None)
     _LOGGER.info("camera %s removed (its events stay)", name)
-    _apply(ctx, config)
+    ctx.use_config(config)
     return config
-
-
-def _apply(ctx: WebContext, config: CamwatchConfig) -> None:
-    ctx.config = config
-    if ctx.apply_config is not None:
-        ctx.apply_config(config)

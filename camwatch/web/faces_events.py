@@ -236,9 +236,7 @@ def register_event_face_routes(bp: Blueprint, access: FacesAccess) -> None:
             config = ConfigWriter(ctx.config_path, ctx.config_lock).update(change)
         except ConfigWriteError as exc:
             return _error(exc.status, str(exc))
-        ctx.config = config
-        if ctx.apply_config is not None:
-            ctx.apply_config(config)
+        ctx.use_config(config)
         _LOGGER.info("camera %s: alert on unknown faces %s", camera, "on" if wanted else "off")
         return jsonify({"camera": camera, "unknown_alert": wanted})
 

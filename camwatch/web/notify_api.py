@@ -24,7 +24,6 @@ from camwatch.config.notify import (
 )
 from camwatch.config.writer import (
     ConfigWriteError,
-    ConfigWriter,
     delete_path,
     get_path,
     referenced_file,
@@ -51,10 +50,6 @@ ANOMALY_LABELS = ("tamper", "loitering", "unusual_activity")
 _LISTS = ("cameras", "labels", "zones")
 _FLAGS = ("enabled", "only_armed", "attach_snapshot")
 _FIELDS = frozenset({"url", "min_interval", *_LISTS, *_FLAGS})
-
-
-def secrets_dir(ctx: WebContext) -> Any:
-    return ctx.data_dir / "secrets"
 
 
 def destination_json(ctx: WebContext, name: str, destination: NotifyDestination) -> dict[str, Any]:
@@ -123,18 +118,6 @@ def _check_body(body: Any) -> dict[str, Any]:
     return body
 
 
-def _writer(ctx: WebContext) -> ConfigWriter:
-    if ctx.config_path is None:
-        raise ConfigWriteError("camwatch runs without a config file: destinations cannot be saved", 409)
-    return ConfigWriter(ctx.config_path, ctx.config_lock)
-
-
-def _apply(ctx: WebContext, config: CamwatchConfig) -> None:
-    ctx.config = config
-    if ctx.apply_config is not None:
-        ctx.apply_config(config)
-
-
 def save_destination(ctx: WebContext, name: str, body: Any) -> CamwatchConfig:
     """Create or change a destination; a new ``url`` goes to a fresh 0600 file."""
     _check_name(name)
@@ -149,8 +132,8 @@ def save_destination(ctx: WebContext, name: str, body: Any) -> CamwatchConfig:
         except ValueError as exc:
             raise BadRequest(f"url: {exc}") from None
     fields = {k: v for k, v in body.items() if k != "url"}
-    writer = _writer(ctx)
-    new_file = write_secret(secrets_dir(ctx), f"notify-{name}", url) if url else None
+    writer = ctx.config_writer("destinations")
+    new_file = write_secret(ctx.secrets_dir, f"notify-{name}", url) if url else None
     old_reference: list[Any] = []
 
     def change(doc: Any) -> None:
@@ -165,12 +148,12 @@ def save_destination(ctx: WebContext, name: str, body: Any) -> CamwatchConfig:
     try:
         config = writer.update(change)
     except BaseException:
-        remove_secret(secrets_dir(ctx), new_file)
+        remove_secret(ctx.secrets_dir, new_file)
         raise
     if new_file is not None and old_reference:
-        remove_secret(secrets_dir(ctx), referenced_file(old_reference[0]))
+        remove_secret(ctx.secrets_dir, referenced_file(old_reference[0]))
     _LOGGER.info("notification destination %s saved", name)
-    _apply(ctx, config)
+    ctx.use_config(config)
     return config
 
 
@@ -184,10 +167,10 @@ def delete_destination(ctx: WebContext, name: str) -> CamwatchConfig:
         if not delete_path(doc, ["notify", "destinations", name]):
             raise ConfigWriteError(f"destination {name!r} is not in {ctx.config_path}", 409)
 
-    config = _writer(ctx).update(change)
-    remove_secret(secrets_dir(ctx), referenced_file(old_reference[0]) if old_reference else None)
+    config = ctx.config_writer("destinations").update(change)
+    remove_secret(ctx.secrets_dir, referenced_file(old_reference[0]) if old_reference else None)
     _LOGGER.info("notification destination %s deleted", name)
-    _apply(ctx, config)
+    ctx.use_config(config)
     return config
 
 
@@ -206,9 +189,9 @@ def save_web_url(ctx: WebContext, body: Any) -> CamwatchConfig:
         else:
             set_path(doc, ["notify", "web_url"], url.rstrip("/"))
 
-    config = _writer(ctx).update(change)
+    config = ctx.config_writer("destinations").update(change)
     _LOGGER.info("notifications link to %s", config.notify.web_url or "no page")
-    _apply(ctx, config)
+    ctx.use_config(config)
     return config
 
 

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document, built from the app's own routes so it never misses one.
 
-Bodies and answers come from camwatch.web.openapi_schemas; who may call what (public
-routes, session only, token scopes, CSRF) from camwatch.web.auth. The control switches'
+Bodies and answers come from the schema modules of each part of the API (api_schemas,
+face_schemas, camera_schemas, notify_schemas); who may call what (public routes, session
+only, token scopes, CSRF) from camwatch.web.auth. The control switches'
 schema lists this instance's cameras and zones.
 """
 
@@ -12,23 +13,26 @@ from typing import Any
 
 from flask import Flask
 
+from camwatch.web.api_schemas import API_SCHEMAS, control_change
 from camwatch.web.auth import CONTROL_ENDPOINTS, CSRF_HEADER, OWNER_ONLY_ENDPOINTS, PUBLIC_ENDPOINTS
+from camwatch.web.camera_schemas import CAMERA_SCHEMAS
+from camwatch.web.face_schemas import FACE_SCHEMAS
 from camwatch.web.filters import EVENT_FILTERS, MAX_LIMIT
 from camwatch.web.limits import SECONDS_PATTERN
-from camwatch.web.openapi_schemas import (
+from camwatch.web.notify_schemas import NOTIFY_SCHEMAS
+from camwatch.web.schema_parts import (
     APPRISE_FORMAT,
     CAMERA_NAME_PATTERN,
     DESTINATION_NAME_PATTERN,
     EVENT_ID_PATTERN,
     MAX_SAMPLE_ID,
     NAME_FORMAT,
-    SCHEMAS,
-    control_change,
     display_name,
-    form,
     ref,
 )
 
+#: Every component schema, from the parts of the API.
+SCHEMAS: dict[str, Any] = {**API_SCHEMAS, **FACE_SCHEMAS, **CAMERA_SCHEMAS, **NOTIFY_SCHEMAS}
 _CONVERTER = re.compile(r"<(?:([a-z_]+)(?:\([^)]*\))?:)?([a-z_]+)>")
 _IMAGE_ENDPOINTS = {"api.event_snapshot", "api.event_thumbnail", "api.event_face", "api.camera_latest",
                     "faces.get_crop", "faces.unknown_face_crop"}
@@ -63,6 +67,19 @@ _JSON_BODIES = {"api.keep_event": "Keep", "api.camera_zones_put": "ZonesEdit", "
                 "notify.put_destination": "DestinationEdit", "notify.test_destination": "NotifyTest",
                 "cameras.put_settings": "CameraSettingsEdit", "cameras.test_source": "CameraTest",
                 "api.seen_event": "Seen", "api.mark_events_seen": "MarkSeen", "notify.put_settings": "NotifySettingsEdit"}
+def form(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """An HTML form body; ``csrf_token`` (or the X-CSRF-Token header) comes with every form."""
+    return {
+        "required": bool(required),
+        "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object",
+            "properties": {"csrf_token": {"type": "string", "description": "The session's CSRF token."},
+                           **properties},
+            "required": required or [],
+        }}},
+    }
+
+
 _FORMS: dict[str, dict[str, Any]] = {
     "auth.login": form({"password": {"type": "string", "maxLength": 1024},
                         "next": {"type": "string", "description": "Local path to open after the login."}}),

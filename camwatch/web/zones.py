@@ -167,10 +167,8 @@ def save_zones(ctx: WebContext, camera: str, body: Any) -> CamwatchConfig:
         new_config = ConfigWriter(path, ctx.config_lock).update(change)
     except ConfigWriteError as exc:
         raise ZoneEditError(str(exc), exc.status) from None
-    ctx.config = new_config
     _LOGGER.info("zones of camera %s saved to %s (%d zone(s), %d mask(s))", camera, path, len(zones), len(masks))
-    if ctx.apply_config is not None:
-        ctx.apply_config(new_config)
+    ctx.use_config(new_config)
     _switch_zones(ctx, camera, new_config)
     return new_config
 
