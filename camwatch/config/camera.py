@@ -75,20 +75,22 @@ class DetectConfig(Section):
         "people there score much higher; a view with more contrast is left alone.",
     )
     region_context: float = Field(
-        2.0,
+        3.0,
         ge=1.0,
         le=6.0,
         title="Region context",
         description="Side of the square the detector looks at around something that moves, as a multiple of "
-        "its size: the detector needs some scene around a person to recognise one.",
+        "its size: the detector needs some scene around a person to recognise one (a small, dim or half-hidden "
+        "person more than a clear one).",
     )
     max_upscale: float = Field(
-        3.0,
+        2.0,
         ge=1.0,
         le=6.0,
         title="Largest enlargement",
         description="How much a region around something small may be enlarged to the detector's input size "
-        "(a distant person scores higher enlarged); 1 never enlarges.",
+        "(a distant person scores higher enlarged, but an enlarged crop is blurred and beyond about 2x the "
+        "default detector loses small people); 1 never enlarges.",
     )
 
 
