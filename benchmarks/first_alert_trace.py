@@ -9,7 +9,7 @@ every sampled frame processed) and prints, for each sampled frame from ``--from`
   the ones the pipeline drops, so "not detected" (no box) is told apart from "detected
   below a threshold";
 - each tracked person: hits, median score, travel (own heights), detections on moving
-  pixels, confirmed or not, and the frame it was announced on.
+  pixels, the share of its box moving now, confirmed or not, and the frame it was announced on.
 
 It ends with one line per object: when it was first seen, when it reached ``min_hits``,
 when it first had the median score and the travel that confirm, and when it was announced.
@@ -131,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                 if obj.label != "person":
                     continue
                 state = "CONFIRMED" if obj.confirmed else "tentative"
+                share = pipeline.motion.moving_share(obj.box) if pipeline.motion is not None else None
                 seen = "seen" if obj.seen_this_frame else f"unseen misses={obj.misses}"
                 print(f"    obj {obj.id[-6:]} {state} {seen} hits={obj.hits} median={obj.median_score:.2f} "
                       f"last={obj.score:.2f} travel={obj.travel:.2f} motion={obj.motion_hits}/{obj.motion_checks} "
+                      f"moving now={'-' if share is None else f'{share:.0%}'} "
                       f"box={_box(obj.box)} age={t - (obj.first_seen - START_TIME):.1f}s")
             for message in result.messages:
                 event = message.event
