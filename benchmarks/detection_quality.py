@@ -8,7 +8,8 @@ default config, or the camera of ``--config``, and scores the person events by t
 in total: required-visit recall, event precision, split visits, events on empty clips,
 seconds from visit start to the event and to its first alert (median and p90; the alert is
 the pass that announced the event: what sends the notification and the Home Assistant
-alert), events per visit, frame recall (how much of each visit a confirmed
+alert; also of the visit's own event, as an alert for someone else in view at the time counts
+for the first), events per visit, frame recall (how much of each visit a confirmed
 person is in view), detector calls and CPU seconds; for clips with per-frame people counts,
 the confirmed in-view people counted at those frames.
 
@@ -192,7 +193,9 @@ def render(scores: list[ClipScore], runs: dict[str, ClipRun], show_events: bool)
             )
         if s.per_visit:
             out.append(f"{s.clip}: per visit " + ", ".join(
-                f"{v.id}: {v.events} event(s), first alert {_num(v.first_alert)} s" for v in s.per_visit))
+                f"{v.id}: {v.events} event(s), first alert {_num(v.first_alert)} s"
+                + (f" (its own event's {_num(v.own_alert)} s)" if v.own_alert != v.first_alert else "")
+                for v in s.per_visit))
         if s.missed:
             out.append(f"{s.clip}: missed required visits {', '.join(s.missed)}")
         if s.unalerted:
@@ -210,6 +213,8 @@ def render(scores: list[ClipScore], runs: dict[str, ClipRun], show_events: bool)
         f"empty clips: {t.empty_clip_events} person event(s); split visits {t.split_visits} of {t.found} found, "
         f"merged {t.merged_visits}"
     )
+    out.append(f"first alert of each visit's own event: median {_num(median(t.own_alerts))} s, "
+               f"p90 {_num(percentile(t.own_alerts, 90))} s (an alert for someone else in view does not count)")
     return "\n".join(out)
 
 

@@ -58,10 +58,14 @@ class VisitScore:
     id: str
     events: int
     first_alert: float | None  # seconds from the visit's start (None: not found, or no alert)
+    # ... of the first alert of an event given to this visit: an alert for someone else in view
+    # at the time (first_alert counts it) is not this person's own
+    own_alert: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         alert = None if self.first_alert is None else round(self.first_alert, 2)
-        return {"id": self.id, "events": self.events, "first_alert": alert}
+        own = None if self.own_alert is None else round(self.own_alert, 2)
+        return {"id": self.id, "events": self.events, "first_alert": alert, "own_alert": own}
 
 
 @dataclass
@@ -75,6 +79,7 @@ class ClipScore:
     merged_visits: int = 0  # found required visits given no event of their own
     latencies: list[float] = field(default_factory=list)  # per found required visit, seconds
     first_alerts: list[float] = field(default_factory=list)  # per found required visit with an alert, seconds
+    own_alerts: list[float] = field(default_factory=list)  # ... whose own event alerted, seconds
     per_visit: list[VisitScore] = field(default_factory=list)  # every required visit, in ground-truth order
     missed: list[str] = field(default_factory=list)  # ids of required visits not found
     unalerted: list[str] = field(default_factory=list)  # ids of found required visits with no alert during them
@@ -105,6 +110,7 @@ class ClipScore:
             "merged_visits": self.merged_visits,
             "latencies": [round(v, 2) for v in self.latencies],
             "first_alerts": [round(v, 2) for v in self.first_alerts],
+            "own_alerts": [round(v, 2) for v in self.own_alerts],
             "visits": [v.to_dict() for v in self.per_visit],
             "missed": self.missed,
             "unalerted": self.unalerted,
@@ -219,7 +225,11 @@ def score_clip(
             result.first_alerts.append(first_alert)
         else:
             result.unalerted.append(visit.id)
-        result.per_visit.append(VisitScore(visit.id, len(assigned[k]), first_alert))
+        own = [a for e in assigned[k] if (a := alert_of.get(e)) is not None and start <= a <= end]
+        own_alert = max(0.0, min(own) - visit.start) if own else None
+        if own_alert is not None:
+            result.own_alerts.append(own_alert)
+        result.per_visit.append(VisitScore(visit.id, len(assigned[k]), first_alert, own_alert))
     return result
 
 
@@ -303,6 +313,7 @@ class Totals:
     empty_clip_events: int = 0
     latencies: list[float] = field(default_factory=list)
     first_alerts: list[float] = field(default_factory=list)
+    own_alerts: list[float] = field(default_factory=list)
     frame_recalls: list[float] = field(default_factory=list)
 
     @property
@@ -334,6 +345,8 @@ class Totals:
             "latency_median": median(self.latencies),
             "first_alert_median": median(self.first_alerts),
             "first_alert_p90": percentile(self.first_alerts, 90),
+            "own_alert_median": median(self.own_alerts),
+            "own_alert_p90": percentile(self.own_alerts, 90),
             "frame_recall_mean": sum(self.frame_recalls) / len(self.frame_recalls) if self.frame_recalls else None,
         }
 
@@ -354,6 +367,7 @@ def totals(scores: Sequence[ClipScore]) -> Totals:
         out.visit_events += sum(v.events for v in s.per_visit)
         out.latencies += s.latencies
         out.first_alerts += s.first_alerts
+        out.own_alerts += s.own_alerts
         if s.frame_recall is not None:
             out.frame_recalls.append(s.frame_recall)
         if s.empty_clip:

@@ -118,3 +118,13 @@ def test_percentile_interpolates_between_ranks():
     assert percentile([], 90) is None
     assert percentile([3.0], 90) == 3.0
     assert percentile([0.0, 1.0, 2.0, 10.0], 90) == pytest.approx(2.0 + 0.7 * 8.0)
+
+
+def test_an_alert_for_someone_else_in_view_is_not_the_visits_own():
+    clip = {"visits": [{"id": "A", "start": 0.0, "end": 18.0, "required": True},
+                       {"id": "C", "start": 0.0, "end": 9.0, "required": False}]}
+    # the event of C (not required) alerts at 2.8 s while A is in view; A's own event at 4.0 s
+    score = score_clip("c", clip, [(0.6, 8.5), (3.4, 17.2)], alerts=[2.8, 4.0])
+    [a] = score.per_visit
+    assert (a.events, a.first_alert, a.own_alert) == (1, pytest.approx(2.8), pytest.approx(4.0))
+    assert totals([score]).to_dict()["own_alert_p90"] == pytest.approx(4.0)

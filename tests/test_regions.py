@@ -166,3 +166,54 @@ def test_budget_keeps_tracked_objects_first_and_rotates_the_rest():
     seen = {r for turn in range(3) for r in limit_regions(regions, tracked, 2, turn)}
     assert seen == set(regions)  # every region gets its turn
     assert limit_regions(regions, [], 8, 0) == regions
+
+
+def _regions_on_clip(model_path, settings):
+    """Every region the whole pipeline looked at on a corridor clip with small movers."""
+    import argparse
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks.detection_quality import CAMERA, START_TIME, camera_config
+    from camwatch.app import Camwatch
+    from camwatch.config import parse_config
+    from tests.conftest import SHARED, require
+
+    clip = SHARED / "eval" / "clips" / "caviar_leave1.mpg"
+    require(clip.is_file(), f"eval clip {clip}")
+    args = argparse.Namespace(config=None, camera=None, model=None, model_path=model_path, labels_path=None,
+                              set=settings)
+    config = parse_config(camera_config(args, clip), "regions test")
+    seen: list[tuple[int, int, int, int]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Camwatch(config, data_dir=Path(tmp), with_web=False, with_mqtt=False, start_time=START_TIME)
+        pipeline = app.pipelines[CAMERA]
+        process = pipeline.process
+
+        def recording(frame):  # noqa: ANN001, ANN202 - wraps CameraPipeline.process
+            result = process(frame)
+            seen.extend(result.regions)
+            return result
+
+        pipeline.process = recording  # type: ignore[method-assign]
+        app.start()
+        app.wait()
+        app.stop()
+    return seen
+
+
+@pytest.mark.parametrize(("model", "settings", "smallest"), [
+    ("yolox_nano_ti_lite_320_full_integer_quant.tflite", [], 160),  # at most 2x to its 320 input
+    ("coco_ssd_mobilenet_v1_1.0_quant_2018_06_29_detect.tflite", [], 100),  # at most 3x to its 300 input
+    ("yolox_nano_ti_lite_320_full_integer_quant.tflite", ["detect.max_upscale=3"], 107),  # the setting wins
+])
+def test_each_model_gets_small_regions_enlarged_as_far_as_suits_it(model, settings, smallest):
+    """People 20-45 px tall move in this 384x288 view: their squares are as small as the model
+    allows, and the YOLOX model, which loses small people in blur, is never given one enlarged
+    past 2x."""
+    from tests.conftest import MODELS, require
+
+    require((MODELS / model).is_file(), f"model {model}")
+    regions = _regions_on_clip(MODELS / model, settings)
+    sides = [r[2] - r[0] for r in regions]
+    assert sides and min(sides) == smallest, sorted(set(sides))[:5]

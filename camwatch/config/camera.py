@@ -74,21 +74,24 @@ class DetectConfig(Section):
         description="Stretch the grey range of a very dim view (a room lit by a screen) before the detector looks: "
         "people there score much higher; a view with more contrast is left alone.",
     )
-    region_context: float = Field(
-        2.0,
+    region_context: float | None = Field(
+        None,
         ge=1.0,
         le=6.0,
         title="Region context",
         description="Side of the square the detector looks at around something that moves, as a multiple of "
-        "its size: the detector needs some scene around a person to recognise one.",
+        "its size: the detector needs some scene around a person to recognise one (a small, dim or half-hidden "
+        "person more than a clear one). Empty: what suits the detector model (3 for the YOLOX models, 2 for "
+        "the SSDs).",
     )
-    max_upscale: float = Field(
-        3.0,
+    max_upscale: float | None = Field(
+        None,
         ge=1.0,
         le=6.0,
         title="Largest enlargement",
         description="How much a region around something small may be enlarged to the detector's input size "
-        "(a distant person scores higher enlarged); 1 never enlarges.",
+        "(a distant person scores higher enlarged, but an enlarged crop is only blur to some models); 1 never "
+        "enlarges. Empty: what suits the detector model (2 for the YOLOX models, 3 for the SSDs).",
     )
 
 

@@ -65,6 +65,11 @@ class Detector(ABC):
     input_size: tuple[int, int]
     #: Moving average of inference time, milliseconds.
     inference_ms: float
+    #: How this model likes a region around something small (the defaults of the camera's
+    #: ``detect.region_context`` and ``detect.max_upscale``): the square's side as a multiple of
+    #: the mover's size, and the most the square may be enlarged to the model input.
+    region_context: float = 2.0
+    max_upscale: float = 3.0
 
     @abstractmethod
     def detect(self, image_bgr: np.ndarray, threshold: float | None = None) -> list[Detection]:

@@ -189,9 +189,11 @@ class CameraPipeline:
         if not fresh and not tracked:
             return []
         model = self.detector.input_size[0]
+        upscale = detect.max_upscale or self.detector.max_upscale  # unset: what suits the model
+        context = detect.region_context or self.detector.region_context
         regions = plan_regions(
-            self.frame_size, fresh, tracked, model_size=math.ceil(model / detect.max_upscale),
-            margin=detect.region_context - 1.0, merge_overlap=0.25,
+            self.frame_size, fresh, tracked, model_size=math.ceil(model / upscale),
+            margin=context - 1.0, merge_overlap=0.25,
         )
         if len(regions) > detect.max_regions:  # a busy scene: larger squares first, then turns
             regions = plan_regions(self.frame_size, fresh, tracked, model_size=model, merge_overlap=0.25)

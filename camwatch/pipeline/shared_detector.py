@@ -60,6 +60,14 @@ class SharedDetector(Detector):
         return self.inner.inference_ms
 
     @property
+    def region_context(self) -> float:  # type: ignore[override]
+        return self.inner.region_context
+
+    @property
+    def max_upscale(self) -> float:  # type: ignore[override]
+        return self.inner.max_upscale
+
+    @property
     def watching(self) -> bool:
         """The previous model is still loaded (a watch period runs)."""
         return self._previous is not None
@@ -169,6 +177,14 @@ class CameraDetector(Detector):
     @property
     def inference_ms(self) -> float:  # type: ignore[override]
         return self.shared.inference_ms
+
+    @property
+    def region_context(self) -> float:  # type: ignore[override]
+        return self.shared.region_context
+
+    @property
+    def max_upscale(self) -> float:  # type: ignore[override]
+        return self.shared.max_upscale
 
     def detect(self, image_bgr: np.ndarray, threshold: float | None = None) -> list[Detection]:
         return self.shared.detect(image_bgr, threshold, camera=self.camera)

@@ -23,7 +23,10 @@ from camwatch.track.model import TrackedObject
 #: ``MotionDetector.moving_share``; the tracker takes it to tell moving objects from scenery.
 MotionShare = Callable[[Box], "float | None"]
 MOVING_PIXELS = 0.1  # share of changed pixels under a detection for it to lie on motion
-RESTLESS_LOOKS = 8  # detections on moving pixels that make an object moving even without travel
+# Detections on moving pixels that make an object moving even without travel: someone walking
+# towards the camera or shifting at a fence travels little, and four looks (0.8 s at 5 fps) on
+# changing pixels are evidence enough; what sways (a bush, balloons) still needs a person's score.
+RESTLESS_LOOKS = 4
 SMOOTHING = 0.5  # EMA weight of each new box in an object's smoothed box
 
 
