@@ -40,10 +40,11 @@ import numpy as np
 from camwatch.config.camera import ObjectsConfig
 from camwatch.config.tracking import TrackingConfig
 from camwatch.detectors.base import Box, Detection
-from camwatch.geometry import intersection, shift
+from camwatch.geometry import intersection
 from camwatch.geometry import iou as box_iou
 from camwatch.ids import new_event_id
 from camwatch.track.appearance import appearance, blend
+from camwatch.track.association import centre, looked_at, pair_scores, predicted
 from camwatch.track.filters import DetectionFilter
 from camwatch.track.lighting import is_greyscale
 from camwatch.track.model import TrackedObject
@@ -61,16 +62,10 @@ from camwatch.track.reid import Lost, Returning, absorb, pair_up
 from camwatch.track.scenery import SceneryMemory
 
 _LOGGER = logging.getLogger(__name__)
-_LOOKED_SHARE = 0.5  # share of an object's box inside a region for it to count as looked at
 _VELOCITY_SMOOTHING = 0.5
-_MAX_PREDICT_SECONDS = 2.0
-_MAX_SIZE_RATIO = 2.0  # a detection this much taller, shorter, wider or narrower than an object's usual box is another
 _DUPLICATE_IOU = 0.4  # an unmatched detection overlapping a matched object this much is a duplicate
 _DUPLICATE_SHARE = 0.7  # ... or lying this much inside it (or it inside the detection)
-_WEAK_MATCH_IOU = 0.5  # overlap a low-scored detection needs with a tracked object's predicted box
-_FALLBACK_SECONDS = 1.5  # an object missed and unseen longer is matched by overlap with its last box only
 _MOTION_KEEP_SECONDS = 2.5  # longest a confirmed object is kept by motion where it is, without a detection
-_SITTING_IOU = 0.6  # overlap of a scenery detection with the last box of an object sitting there
 
 
 @dataclass
@@ -87,19 +82,6 @@ class _Track:
     last_looked: float
     appearance: np.ndarray | None = None  # grey-level look of the box, for re-identification
     confirmed_at: float | None = None  # when it was confirmed (announced after that update)
-
-
-def _centre(box: Sequence[float]) -> tuple[float, float]:
-    return ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
-
-
-def _similar_size(a: Sequence[float], b: Sequence[float]) -> bool:
-    """Neither height nor width more than ``_MAX_SIZE_RATIO`` apart."""
-    for lo, hi in ((1, 3), (0, 2)):
-        ratio = max(1.0, b[hi] - b[lo]) / max(1.0, a[hi] - a[lo])
-        if not 1 / _MAX_SIZE_RATIO <= ratio <= _MAX_SIZE_RATIO:
-            return False
-    return True
 
 
 class ObjectTracker:
@@ -212,57 +194,13 @@ class ObjectTracker:
                 return True
         return False
 
-    def _predicted(self, obj: TrackedObject, ts: float) -> Box:
-        dt = min(max(0.0, ts - obj.last_seen), _MAX_PREDICT_SECONDS)
-        return shift(obj.box, obj.velocity[0] * dt, obj.velocity[1] * dt)
-
     def _match(self, detections: list[Detection], ts: float, mode: str = "strong") -> list[Detection]:
-        """Greedy matching, best pairs first; returns the detections left over.
-
-        ``strong``: by overlap with the predicted box, else by centre distance; ``weak``
-        (low-scored): only by a clear overlap with the predicted box of an object not seen in
-        this pass; ``sitting`` (scenery): only an object whose last box is right there. An
-        object lost longer than ``max_disappeared`` is matched by none of these: whoever
-        stands where it was seen by then is recognised as it only by ``_rejoin``.
+        """Greedy matching, best pairs first (``association.pair_scores``); returns the
+        detections left over. An object lost longer than ``max_disappeared`` is matched by
+        none of the modes: whoever stands where it was seen by then is recognised as it only
+        by ``_rejoin``.
         """
-        cfg = self.tracking
-        pairs: list[tuple[float, str, int]] = []
-        for tid, track in self._tracks.items():
-            obj = track.obj
-            if mode != "strong" and obj.seen_this_frame:
-                continue
-            if obj.lost and ts - obj.last_seen > cfg.max_disappeared:
-                continue
-            pred = self._predicted(obj, ts)
-            diag = max(1.0, ((pred[2] - pred[0]) ** 2 + (pred[3] - pred[1]) ** 2) ** 0.5)
-            pc = _centre(pred)
-            for i, det in enumerate(detections):
-                if det.label != obj.label or not _similar_size(obj.smoothed or obj.box, det.box):
-                    continue  # far larger or smaller: another object (or a box around half the scene)
-                if mode == "sitting":
-                    overlap = box_iou(obj.box, det.box)
-                    if overlap >= _SITTING_IOU:
-                        pairs.append((overlap, tid, i))
-                    continue
-                # the last box too: a prediction from a jumpy velocity can overshoot, and one made
-                # long after the detector last found the object where it looked is a guess (it
-                # points where others walk in); an object nobody looked for (still, re-checked
-                # now and then) is not lost
-                fresh = obj.misses == 0 or ts - obj.last_seen <= _FALLBACK_SECONDS
-                overlap = max(box_iou(pred, det.box) if fresh else 0.0, box_iou(obj.box, det.box))
-                if mode == "weak":
-                    if overlap >= _WEAK_MATCH_IOU:
-                        pairs.append((overlap, tid, i))
-                    continue
-                if overlap >= cfg.match_iou and overlap > 0:
-                    pairs.append((1.0 + overlap, tid, i))
-                    continue
-                if not fresh:
-                    continue  # its prediction is stale: only an overlap identifies it now
-                dc = _centre(det.box)
-                dist = ((dc[0] - pc[0]) ** 2 + (dc[1] - pc[1]) ** 2) ** 0.5 / diag
-                if dist <= cfg.match_distance:
-                    pairs.append((1.0 - dist / cfg.match_distance, tid, i))  # always below any IoU match
+        pairs = pair_scores({tid: t.obj for tid, t in self._tracks.items()}, detections, ts, mode, self.tracking)
         pairs.sort(reverse=True)
         used_tracks: set[str] = set()
         used_dets: set[int] = set()
@@ -329,7 +267,7 @@ class ObjectTracker:
         obj = track.obj
         dt = ts - obj.last_seen
         if dt > 0:
-            (ox, oy), (nx, ny) = _centre(obj.box), _centre(det.box)
+            (ox, oy), (nx, ny) = centre(obj.box), centre(det.box)
             vx, vy = (nx - ox) / dt, (ny - oy) / dt
             a = _VELOCITY_SMOOTHING
             obj.velocity = (a * vx + (1 - a) * obj.velocity[0], a * vy + (1 - a) * obj.velocity[1])
@@ -384,26 +322,8 @@ class ObjectTracker:
 
     def _moving_there(self, obj: TrackedObject, ts: float) -> bool:
         """Pixels still change where the object is: a missed detection there is no sign it left."""
-        share = self._motion(self._predicted(obj, ts)) if self._motion is not None else None
+        share = self._motion(predicted(obj, ts)) if self._motion is not None else None
         return share is not None and share >= MOVING_PIXELS
-
-    def _looked_at(
-        self, obj: TrackedObject, ts: float, regions: Sequence[Sequence[float]], frame_size: tuple[int, int] | None
-    ) -> bool:
-        """Whether this pass looked where the object is (or was): else it accrues no miss."""
-        pred = self._predicted(obj, ts)
-        if frame_size is not None:
-            frame = (0.0, 0.0, float(frame_size[0]), float(frame_size[1]))
-            pred_area = max(1e-6, (pred[2] - pred[0]) * (pred[3] - pred[1]))
-            if intersection(pred, frame) < _LOOKED_SHARE * pred_area:
-                return True  # predicted to have left the frame: no need to look
-        if not regions:
-            return False
-        for box in (pred, obj.box):
-            area = max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
-            if any(intersection(box, r) >= _LOOKED_SHARE * area for r in regions):
-                return True
-        return False
 
     def _count_misses(
         self, ts: float, regions: Sequence[Sequence[float]], frame_size: tuple[int, int] | None
@@ -412,7 +332,7 @@ class ObjectTracker:
         for track in self._tracks.values():
             obj = track.obj
             unseen = ts - obj.last_seen
-            if not obj.seen_this_frame and self._looked_at(obj, ts, regions, frame_size):
+            if not obj.seen_this_frame and looked_at(obj, ts, regions, frame_size):
                 track.last_looked = ts
                 if not (obj.confirmed and unseen < _MOTION_KEEP_SECONDS and self._moving_there(obj, ts)):
                     obj.misses += 1
