@@ -7,7 +7,8 @@ re-detections, where their speed puts them) is searched with BlazeFace short and
 (``faces.search``). Face cameras (doorbells) also search the whole frame. Every face found is
 then given to the person whose expected head it fits best — among all tracked people, so a box
 that spans two people does not hand one person's face to the other — and a face that fits no
-one's head is dropped (BlazeFace also finds dogs' faces). A person's first faces are all compared
+one's head is dropped (BlazeFace also finds dogs' faces), and so is one that dlib's face detector does
+not also take for a face (``faces.verify``: BlazeFace finds the back of a head too). A person's first faces are all compared
 with the gallery, then one per interval or a clearly better one, and their best compared faces are
 kept with the event (``faces.event_faces``) for naming it later. Names come from several agreeing
 recognitions or one sure one (``faces.naming``). Faces that pass the quality gates come back as
