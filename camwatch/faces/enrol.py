@@ -19,6 +19,7 @@ import numpy as np
 from camwatch.faces.blazeface import BlazeFaceDetector, FaceBox
 from camwatch.faces.gallery import FaceGallery, GalleryError
 from camwatch.faces.search import FaceSearch
+from camwatch.faces.verify import load_face_check
 from camwatch.imaging import jpeg_decode_flag, shrink_to
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,14 +38,16 @@ MAX_PIXELS = 200_000_000
 
 class FaceFinder:
     """Finds the largest clear face in a still image with BlazeFace short and full range, at a
-    scale that suits them (``faces.search``: long photos are also searched in square windows)."""
+    scale that suits them (``faces.search``: long photos are also searched in square windows),
+    that dlib's face detector also takes for a face (``faces.verify``; when dlib is installed)."""
 
-    def __init__(self, model_paths: list[Path], min_score: float = 0.7) -> None:
+    def __init__(self, model_paths: list[Path], min_score: float = 0.7, check: bool = True) -> None:
         if not model_paths:
             raise ValueError("FaceFinder needs at least one model")
         self.detectors = [BlazeFaceDetector(p) for p in model_paths]
         self.search = FaceSearch(self.detectors)
         self.min_score = min_score
+        self.face_check = load_face_check() if check else None
 
     def find(self, image_bgr: np.ndarray) -> FaceBox | None:
         faces = self.faces(image_bgr)
@@ -52,7 +55,10 @@ class FaceFinder:
 
     def faces(self, image_bgr: np.ndarray) -> list[FaceBox]:
         """Every clear face of the image, largest first."""
-        return sorted(self.search.find(image_bgr, None, self.min_score), key=lambda f: f.width * f.height, reverse=True)
+        faces = self.search.find(image_bgr, None, self.min_score)
+        if self.face_check is not None:
+            faces = [f for f in faces if self.face_check.is_face(image_bgr, f)]
+        return sorted(faces, key=lambda f: f.width * f.height, reverse=True)
 
 
 def image_size(data: bytes) -> tuple[str, int, int] | None:

@@ -7,7 +7,8 @@ re-detections, where their speed puts them) is searched with BlazeFace short and
 (``faces.search``). Face cameras (doorbells) also search the whole frame. Every face found is
 then given to the person whose expected head it fits best — among all tracked people, so a box
 that spans two people does not hand one person's face to the other — and a face that fits no
-one's head is dropped (BlazeFace also finds dogs' faces). A person's first faces are all compared
+one's head is dropped (BlazeFace also finds dogs' faces), and so is one that dlib's face detector does
+not also take for a face (``faces.verify``: BlazeFace finds the back of a head too). A person's first faces are all compared
 with the gallery, then one per interval or a clearly better one, and their best compared faces are
 kept with the event (``faces.event_faces``) for naming it later. Names come from several agreeing
 recognitions or one sure one (``faces.naming``). Faces that pass the quality gates come back as
@@ -44,6 +45,7 @@ from camwatch.faces.heads import (
 from camwatch.faces.naming import UNCERTAIN, UNKNOWN, NameVotes
 from camwatch.faces.quality import QualityGate, clip_box, face_quality, sharpness
 from camwatch.faces.search import FaceSearch, merge_faces
+from camwatch.faces.verify import FaceCheck, load_face_check
 from camwatch.geometry import grow
 from camwatch.models import ModelError, ModelManager
 from camwatch.track.model import TrackedObject
@@ -113,6 +115,7 @@ class FaceStage:
         face_camera_model_path: Path | None = None,
         embedder: FaceEmbedder | None | object = _AUTO,
         gallery: FaceGallery | None = None,
+        face_check: FaceCheck | None | object = _AUTO,
     ) -> None:
         faces = config.faces
         cam = config.cameras[camera].faces
@@ -137,6 +140,8 @@ class FaceStage:
         if embedder is _AUTO:
             embedder = load_embedder(faces.embedder) if faces.recognition else None
         self.embedder: FaceEmbedder | None = embedder  # type: ignore[assignment]
+        # A second opinion on every face BlazeFace finds: it takes backs of heads for faces.
+        self.face_check: FaceCheck | None = load_face_check() if face_check is _AUTO else face_check  # type: ignore[assignment]
         self.gallery = gallery
         if self.gallery is None and self.embedder is not None:
             self.gallery = FaceGallery(data_dir, self.embedder)
@@ -202,6 +207,8 @@ class FaceStage:
         height, width = frame_bgr.shape[:2]
         x1, y1, x2, y2 = clip_box(face.box, width, height)
         reason = self.gate.reject_reason(face.score, face.box, frame_bgr[y1:y2, x1:x2])
+        if reason is None and self.face_check is not None and not self.face_check.is_face(frame_bgr, face):
+            reason = "not_a_face"
         if reason is not None:
             self.rejected[reason] += 1
         return reason is None
