@@ -32,16 +32,35 @@ camwatch_venv() {
 
     local stamp="$CAMWATCH_VENV/.camwatch-install${extras:+-$extras}"
     local want
-    want="$( { cat "$CAMWATCH_ROOT/pyproject.toml"; echo "extras=$extras";
-               "$CAMWATCH_VENV/bin/python" -V 2>&1; } | sha256sum | cut -d' ' -f1)"
+    want="$(camwatch_install_hash "$extras")"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         return 0
     fi
+    # An up-to-date install with more extras serves as well (scripts/run after scripts/test):
+    # installing again would rewrite the venv under whatever else runs from it right now.
+    local other have extra covered
+    for other in "$CAMWATCH_VENV"/.camwatch-install-*; do
+        [ -f "$other" ] || continue
+        have="${other##*/.camwatch-install-}"
+        covered=1
+        for extra in ${extras//,/ }; do
+            case ",$have," in *",$extra,"*) ;; *) covered=0 ;; esac
+        done
+        if [ "$covered" -eq 1 ] && [ "$(cat "$other")" = "$(camwatch_install_hash "$have")" ]; then
+            return 0
+        fi
+    done
     echo "camwatch: installing $target into $CAMWATCH_VENV" >&2
     rm -f "$stamp"
     camwatch_pip --upgrade pip || return 1
     camwatch_pip -e "$target" || return 1
     echo "$want" >"$stamp"
+}
+
+camwatch_install_hash() {
+    # what an install with these extras was made from: pyproject.toml, the extras, the Python
+    { cat "$CAMWATCH_ROOT/pyproject.toml"; echo "extras=$1"; "$CAMWATCH_VENV/bin/python" -V 2>&1; } |
+        sha256sum | cut -d' ' -f1
 }
 
 camwatch_pip() {

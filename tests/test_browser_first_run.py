@@ -145,6 +145,9 @@ def test_from_an_empty_install_to_a_recognised_visitor(camwatch_process: Any, br
     problems: list[str] = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
+    failed: list[str] = []  # the console's "Failed to load resource" does not say which
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
     page.on("dialog", lambda dialog: dialog.accept())
 
     # 1. The first-run page, reached over the network: it wants the setup code.
@@ -236,5 +239,5 @@ def test_from_an_empty_install_to_a_recognised_visitor(camwatch_process: Any, br
     assert config_path.read_text().startswith("# camwatch configuration.")  # the starter config's comments
     assert hook.apprise_url("/phone") not in config_path.read_text()
     assert "Traceback" not in log.read_text(), tail(log, 60)
-    assert not [p for p in problems if not p.startswith(COOP_NOTICE)], problems
+    assert not [p for p in problems if not p.startswith(COOP_NOTICE)], (problems, failed)
     context.close()

@@ -279,11 +279,20 @@ class FaceGallery:
     def _store_views(self, sample_id: int, views: list[np.ndarray]) -> None:
         if self.embedder is None:
             return
-        self._db.execute("DELETE FROM sample_views WHERE sample_id = ?", (sample_id,))
-        self._db.executemany(
-            "INSERT INTO sample_views (sample_id, model, embedding) VALUES (?, ?, ?)",
-            [(sample_id, self.embedder.name, v.astype(np.float32).tobytes()) for v in views],
-        )
+        # One transaction (a savepoint also works inside an outer one): another connection (the
+        # web API, the CLI) never reads the sample between the old views gone and the new ones in.
+        self._db.execute("SAVEPOINT store_views")
+        try:
+            self._db.execute("DELETE FROM sample_views WHERE sample_id = ?", (sample_id,))
+            self._db.executemany(
+                "INSERT INTO sample_views (sample_id, model, embedding) VALUES (?, ?, ?)",
+                [(sample_id, self.embedder.name, v.astype(np.float32).tobytes()) for v in views],
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK TO store_views")
+            self._db.execute("RELEASE store_views")
+            raise
+        self._db.execute("RELEASE store_views")
 
     def reembed(self) -> int:
         """Recompute embeddings made by another (or no) embedder from the saved crops."""

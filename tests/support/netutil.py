@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import socket
 import subprocess
 import time
@@ -10,18 +12,61 @@ from pathlib import Path
 LOOPBACK = "127.0.0.1"
 
 
+# Ports handed out below come from a block of this process only, below the kernel's
+# ephemeral range (32768+ on Linux), so neither port 0 binds nor outgoing connections take
+# them. A port the kernel picks for port 0 and then releases may be picked again for another
+# process (an xdist worker) before the test's server binds it; a port a test keeps "where
+# nobody listens" or that a broker gets back after an outage would be just as exposed.
+# Each pytest-xdist worker gets its own block; the start inside it is random so that two
+# test runs at once (two checkouts) rarely probe the same ports, and the bind check below
+# skips any port in use.
+_PORT_BASE = 20000
+_PORT_BLOCK = 500
+_PORT_BLOCKS = 24  # 20000-31999
+
+
+def _worker_index() -> int:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under xdist
+    digits = name[2:] if name.startswith("gw") else ""
+    return int(digits) if digits.isdigit() else 0
+
+
+class _PortBlock:
+    def __init__(self) -> None:
+        self.start = _PORT_BASE + (_worker_index() % _PORT_BLOCKS) * _PORT_BLOCK
+        self.next = random.randrange(_PORT_BLOCK)
+
+    def take(self, kind: int) -> int:
+        for _ in range(_PORT_BLOCK):
+            port = self.start + self.next
+            self.next = (self.next + 1) % _PORT_BLOCK
+            with socket.socket(socket.AF_INET, kind) as sock:
+                try:
+                    sock.bind((LOOPBACK, port))
+                except OSError:
+                    continue
+            return port
+        raise RuntimeError(f"no free port in {self.start}-{self.start + _PORT_BLOCK - 1}")
+
+
+_block: _PortBlock | None = None
+
+
+def _port(kind: int) -> int:
+    global _block
+    if _block is None:
+        _block = _PortBlock()
+    return _block.take(kind)
+
+
 def free_port() -> int:
-    """A TCP port on loopback that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on loopback that is free now and that no other test worker is given."""
+    return _port(socket.SOCK_STREAM)
 
 
 def free_udp_port() -> int:
-    """A UDP port on loopback that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+    """A UDP port on loopback that is free now and that no other test worker is given."""
+    return _port(socket.SOCK_DGRAM)
 
 
 def tcp_accepts(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
