@@ -83,25 +83,38 @@ class EventFaces:
             self._db.executescript(SCHEMA)
 
     def save(self, event_id: str, camera: str, candidates: list[Candidate]) -> None:
-        """Replace the event's stored faces with these (best first)."""
+        """Replace the event's stored faces with these (best first).
+
+        The event's rows keep their ids (and so their URLs): a page that listed a face a
+        moment ago still loads it after a better face of the same visit replaced it.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            self._delete_rows(self._db.execute("SELECT id, file FROM event_faces WHERE event_id = ?", (event_id,)).fetchall())
+            old = self._db.execute(
+                "SELECT id, file FROM event_faces WHERE event_id = ? ORDER BY id", (event_id,)).fetchall()
+            used = 0
             for candidate in candidates[:KEEP_PER_EVENT]:
                 ok, jpeg = cv2.imencode(".jpg", candidate.crop_bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
                 if not ok:
                     continue
-                cursor = self._db.execute(
-                    "INSERT INTO event_faces (event_id, camera, ts, quality, width, sharpness, model, embedding, file) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
-                    (event_id, camera, candidate.ts, candidate.quality, candidate.width, candidate.sharpness,
-                     self.model if candidate.embedding is not None else None,
-                     None if candidate.embedding is None else candidate.embedding.astype(np.float32).tobytes()),
-                )
-                row_id = int(cursor.lastrowid or 0)
+                values = (camera, candidate.ts, candidate.quality, candidate.width, candidate.sharpness,
+                          self.model if candidate.embedding is not None else None,
+                          None if candidate.embedding is None else candidate.embedding.astype(np.float32).tobytes())
+                if used < len(old):
+                    row_id = int(old[used][0])
+                    self._db.execute(
+                        "UPDATE event_faces SET camera = ?, ts = ?, quality = ?, width = ?, sharpness = ?, model = ?, "
+                        "embedding = ? WHERE id = ?", (*values, row_id))
+                else:
+                    cursor = self._db.execute(
+                        "INSERT INTO event_faces (event_id, camera, ts, quality, width, sharpness, model, embedding, file) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')", (event_id, *values))
+                    row_id = int(cursor.lastrowid or 0)
+                used += 1
                 relative = f"{row_id}.jpg"
                 write_atomic(self.directory / relative, jpeg.tobytes())
                 self._db.execute("UPDATE event_faces SET file = ? WHERE id = ?", (relative, row_id))
+            self._delete_rows(old[used:])
             self._prune()
 
     def candidates(self, event_ids: list[str]) -> dict[str, list[Candidate]]:
