@@ -98,10 +98,3 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("CAMWATCH_DATA", str(path))
     return path
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long real-time tests (marked ``slow``) first: the parallel workers take tests in
-    this order, so a 90 s test starts while the short ones fill the other workers instead of
-    running alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

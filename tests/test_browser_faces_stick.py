@@ -76,7 +76,6 @@ def _passes(app: Any, after: float = 0.0) -> list[Any]:
     return [e for e in events if e.end_time is not None and e.start_time > after]
 
 
-@pytest.mark.slow
 def test_a_name_given_on_the_page_is_recognised_on_the_next_pass(live: Any, browser: Any) -> None:
     app = live
     base = app.web.url

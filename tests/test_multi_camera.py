@@ -93,7 +93,6 @@ def _rss_slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
     return float(np.polyfit(t / 60.0, rss, 1)[0])
 
 
-@pytest.mark.slow
 def test_dead_and_frozen_cameras_never_stall_the_file_cameras(
     tmp_path: Path, ssd_model: Path, rtsp_server_factory: Callable[..., RtspServer],
     running: Callable[[Camwatch], Camwatch], caplog: pytest.LogCaptureFixture,
@@ -146,7 +145,6 @@ def test_dead_and_frozen_cameras_never_stall_the_file_cameras(
           f"fps; RSS {rss[0][1]:.0f}→{rss[-1][1]:.0f} MB, slope {slope:+.1f} MB/min")
 
 
-@pytest.mark.slow
 def test_a_saturated_detector_drops_and_counts_frames_instead_of_piling_them_up(
     tmp_path: Path, ssd_model: Path, running: Callable[[Camwatch], Camwatch]
 ) -> None:
