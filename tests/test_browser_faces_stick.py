@@ -119,11 +119,14 @@ def test_a_name_given_on_the_page_is_recognised_on_the_next_pass(live: Any, brow
 
     # Name the walker from his card.
     hall = page.locator("#unknown-faces article.unknown-face", has_text="Hall")
+    named_card = hall.get_attribute("data-event")
     hall.locator("input[aria-label='New name']").fill(NAME)
     named_at = time.time()
     hall.locator("button[data-enrol-new]").click()
     page.wait_for_selector(f"article.person[data-person={NAME}]")
-    assert page.locator("#unknown-faces article.unknown-face", has_text="Hall").count() == 0
+    # His card leaves the list. (A pass of his still under way while the name was given can
+    # show as a card of its own until his face is compared again: only the named card counts.)
+    wait_js(page, f"!document.querySelector('#unknown-faces article[data-event=\"{named_card}\"]')")
     samples = app.services.faces.gallery.samples(NAME)
     assert samples and all(s.source.startswith("event:") and s.embedded for s in samples)
     shot(page, "faces-stick-named")
@@ -131,7 +134,11 @@ def test_a_name_given_on_the_page_is_recognised_on_the_next_pass(live: Any, brow
     # The next pass that starts after the name was given carries it.
     later = _wait(lambda: _passes(app, named_at + 1), "the next pass of the walker", 150)
     assert later[-1].sub_label == NAME, [(e.id, e.sub_label) for e in later]
-    assert page.locator("#unknown-faces article.unknown-face", has_text="Hall").count() == 0
+    page.reload()
+    page.wait_for_selector(f"article.person[data-person={NAME}]")
+    asked = [page.locator("#unknown-faces article.unknown-face").nth(i).get_attribute("data-events") or ""
+             for i in range(page.locator("#unknown-faces article.unknown-face").count())]
+    assert not any(later[-1].id in events.split() for events in asked), asked  # a named pass is not asked about
 
     # The alert on faces nobody knows, switched on for the hall from the page: saved in config.yml.
     page.check("#alert-cameras input[data-camera=hall]")
