@@ -123,6 +123,21 @@ def test_detect_and_replay_do_not_need_the_secrets_of_cameras_they_do_not_open(
     assert summary["camera"] == "camera_1" and summary["frames_processed"] > 0
 
 
+def test_replay_takes_a_config_without_cameras_and_names_a_missing_camera(tmp_path, ssd_model, shared_media):
+    """A config with only detector settings replays under the name "replay"; asking it for a
+    camera it does not have is one line listing what it has."""
+    settings = tmp_path / "detector.yml"
+    settings.write_text("detector:\n  num_threads: 1\n")
+    clip = str(MEDIA / "total-darkness-to-light.h264")
+    replay = camwatch("replay", clip, "--config", str(settings), "--model-path", str(SSD_MODEL), "--json")
+    assert replay.returncode == 0, replay.stderr
+    summary = json.loads(replay.stdout.splitlines()[-1])["summary"]
+    assert summary["camera"] == "replay" and summary["frames_processed"] > 0
+    missing = camwatch("replay", clip, "--config", str(settings), "--camera", "porch")
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert missing.stderr.strip().splitlines()[-1].endswith("no camera 'porch' in " + str(settings) + " (cameras: none)")
+
+
 def test_run_with_missing_model_exits_1(tmp_path, data_dir):
     cfg = tmp_path / "c.yml"
     cfg.write_text(f"cameras:\n  a:\n    url: {MEDIA / 'walking-by.h264'}\nweb:\n  enabled: false\n")

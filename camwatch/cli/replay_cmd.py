@@ -39,10 +39,15 @@ def _replay_config(args: argparse.Namespace) -> tuple[CamwatchConfig, str]:
         base = load(args, cameras=())  # the recording replaces the camera: its secrets are never used
         data = base.model_dump(mode="python", exclude_none=True)
         names = list(base.cameras)
-        camera = args.camera or names[0]
-        if camera not in base.cameras:
-            raise CliError(f"no camera {camera!r} in {args.config} (cameras: {', '.join(names)})")
-        data["cameras"] = {camera: data["cameras"][camera]}
+        if not names and not args.camera:  # detector, motion and event settings only
+            camera = "replay"
+            data["cameras"] = {camera: {"url": str(args.file)}}
+        else:
+            camera = args.camera or names[0]
+            if camera not in base.cameras:
+                listed = ", ".join(names) or "none"
+                raise CliError(f"no camera {camera!r} in {args.config} (cameras: {listed})")
+            data["cameras"] = {camera: data["cameras"][camera]}
     else:
         if args.camera and not args.camera.replace("_", "").isalnum():
             raise CliError("--camera must be lower case letters, digits and _")

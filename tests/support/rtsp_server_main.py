@@ -76,6 +76,12 @@ class RtpRelay:
         feed = media.get_element().get_by_name_recurse_up("feed")
         with self._lock:
             self._feeds.append(feed)
+        media.connect("unprepared", self._forget, feed)
+
+    def _forget(self, _media: GstRtspServer.RTSPMedia, feed: Gst.Element) -> None:
+        with self._lock:
+            if feed in self._feeds:
+                self._feeds.remove(feed)
 
     def _run(self) -> None:
         while True:
@@ -83,6 +89,12 @@ class RtpRelay:
             with self._lock:
                 feeds = list(self._feeds)
             for feed in feeds:
+                # Only a playing media takes packets: appsrc stamps each buffer with the
+                # pipeline clock (do-timestamp), and a buffer pushed before PLAYING gets a
+                # stamp far in the future that the jitter buffer then waits for, so the media
+                # never prerolls and the DESCRIBE hangs for rtsp-media's 20 s.
+                if feed.get_state(0)[1] != Gst.State.PLAYING:
+                    continue
                 flow = feed.emit("push-buffer", Gst.Buffer.new_wrapped(data))
                 if flow not in (Gst.FlowReturn.OK, Gst.FlowReturn.CUSTOM_SUCCESS):
                     with self._lock:  # the media was torn down
