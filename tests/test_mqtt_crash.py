@@ -65,7 +65,8 @@ def _config(path: Path, port: int, dark: Path) -> Path:
         "mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, "reconnect_min": 1, "reconnect_max": 2},
         "node": {"name": "node1"},
         "cameras": {
-            "door": {"url": str(PEOPLE), "source": live, "objects": {"track": ["person"]}},
+            # 2 detections a second are plenty to follow a visitor; what is tested is the events' life
+            "door": {"url": str(PEOPLE), "source": live, "detect": {"fps": 2}, "objects": {"track": ["person"]}},
             # dark from its first second on (not after the default 10 s): the test waits for its updates
             "cellar": {"url": str(dark), "source": live, "objects": {"track": ["person"]},
                        "tamper": {"persistence": {"view_dark": 1}}},

@@ -39,6 +39,7 @@ OUTAGE_SECONDS = float(os.environ.get("CAMWATCH_MQTT_OUTAGE", "12"))
 PEOPLE_CLIP = MEDIA / "one-by-one-person-detection.mp4"  # 10 fps; people at ~6-19 s, 23-45 s, 51-69 s, ...
 JPEG_MAGIC = b"\xff\xd8\xff"
 SNAPSHOT_HEIGHT = 180
+OUTAGE_FPS = 2.0  # the outage tests follow visitors' events (2 detections a second are plenty), not detection
 EventKey = tuple[str, str, str]  # (event id, message type, canonical JSON of the whole message)
 
 
@@ -95,10 +96,11 @@ def _config(port: int, cameras: dict[str, Any], **mqtt: Any) -> CamwatchConfig:
     })  # fmt: skip
 
 
-def _camera(clip: Path, realtime: bool, snapshot: bool = False) -> dict[str, Any]:
+def _camera(clip: Path, realtime: bool, snapshot: bool = False, fps: float | None = None) -> dict[str, Any]:
     return {
         "url": str(clip),
         "source": {"realtime": realtime},
+        **({"detect": {"fps": fps}} if fps else {}),
         "objects": {"track": ["person"]},
         "zones": {"room": {"coordinates": [[0, 0], [1, 0], [1, 1], [0, 1]], "objects": ["person"]}},
         "mqtt": {"snapshot": snapshot, "snapshot_height": SNAPSHOT_HEIGHT},
@@ -263,7 +265,7 @@ def test_broker_outage_during_real_time_clip_loses_nothing(
     broker: MosquittoBroker, clips: dict[str, Path], data_dir: Path
 ) -> None:
     sub = Subscriber(broker.port, ["camwatch/node1/events", "camwatch/node1/available"], persistent=True)
-    config = _config(broker.port, {"hall": _camera(clips["outage"], True)})
+    config = _config(broker.port, {"hall": _camera(clips["outage"], True, fps=OUTAGE_FPS)})
     app = Camwatch(config, data_dir=data_dir, with_web=False)
     recorder = BusRecorder(app)
     app.start()
@@ -293,7 +295,7 @@ def test_outage_with_camwatch_restart_delivers_first_run_events(
     broker: MosquittoBroker, clips: dict[str, Path], data_dir: Path
 ) -> None:
     sub = Subscriber(broker.port, ["camwatch/node1/events", "camwatch/node1/available"], persistent=True)
-    config = _config(broker.port, {"hall": _camera(clips["outage"], True)})
+    config = _config(broker.port, {"hall": _camera(clips["outage"], True, fps=OUTAGE_FPS)})
     first = Camwatch(config, data_dir=data_dir, with_web=False)
     first_run = BusRecorder(first)
     first.start()

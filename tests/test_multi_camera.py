@@ -214,7 +214,7 @@ def test_a_missing_then_vanishing_file_camera_never_stops_the_others(
         "node": {"name": "node1"},
         "cameras": {
             "door": {"url": str(MEDIA / "one-by-one-person-detection.mp4"), "source": {"realtime": True, "loop": True},
-                     "objects": {"track": ["person"]}},
+                     "detect": {"fps": 2}, "objects": {"track": ["person"]}},
             "garage": {"url": str(garage_file), "source": {"realtime": True, "loop": True, "reconnect_min": 0.5,
                                                              "reconnect_max": 1}},
         },
