@@ -19,6 +19,8 @@ default settings, so the node names come from the host names. Checked:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -34,6 +36,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 
+from camwatch.cli import main
 from camwatch.detectors.labels import load_labels
 from camwatch.fleet.manifest import parse_manifest
 from camwatch.fleet.signing import generate_key, sign_manifest
@@ -92,14 +95,17 @@ class Node:
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def close(self) -> None:
+    def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+
+    def close(self) -> None:
+        self.stop()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 class Fleet:
@@ -159,11 +165,14 @@ class Fleet:
         assert self.last(node, "status")["model"]["sha256"] == sha256
 
     def fleet_status(self, node: Node) -> str:
-        env = {**os.environ, "CAMWATCH_CONFIG": str(node.config)}
-        proc = subprocess.run([sys.executable, "-m", "camwatch", "fleet", "status", "--config", str(node.config)],
-                              capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        """`camwatch fleet status` with ``node``'s config, in this process: the nodes already load
+        the machine, a fresh interpreter would only add its start-up (the command run as its own
+        process is tested in test_fleet_status_input.py)."""
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["fleet", "status", "--config", str(node.config)])
+        assert code == 0, err.getvalue()
+        return out.getvalue()
 
     # -------------------------------------------------------------- writing
     def manifest(self, model: Path, version: int, labels: Path, layout: str, target: str = "*", **changes: Any):
@@ -184,6 +193,8 @@ class Fleet:
         return now
 
     def close(self) -> None:
+        for node in self.nodes.values():  # all stop at once
+            node.stop()
         for node in self.nodes.values():
             node.close()
         self.sub.close()
@@ -215,14 +226,12 @@ def test_three_nodes_signed_updates_refusals_catch_up_and_rollbacks(fleet: Fleet
     y320, y416, ssd = sha256_of(Y320), sha256_of(Y416), sha256_of(SSD)
     for node in (a, b):
         fleet.sub.wait_payload(f"camwatch/{node.name}/available", "online", timeout=60)
-        fleet.sub.wait_for(lambda n=node: any(m.json()["event"]["label"] == "person"
-                                              for m in fleet.sub.on(f"camwatch/{n.name}/events")), 60,
-                           f"{node.name}: a person")  # fmt: skip
-        fleet.still_detecting(node, y320)
-    runs = {n.name: fleet.last(n, "status")["run"] for n in (a, b)}
+    runs = {n.name: fleet.sub.wait_for(lambda n=n: fleet.last(n, "status"), 30, f"{n.name}'s status")["run"]
+            for n in (a, b)}  # fmt: skip
     assert (a.name, b.name) == ("gate-north", "gate-south")
 
-    # ---- refused, each with its reason, the running model untouched
+    # ---- refused, each with its reason, the running model untouched (while the first visitor
+    # ---- walks in: the clip's first person comes after 5 s)
     y416_v1 = fleet.manifest(Y416, 1, COCO80, "yolox")
     since = fleet.publish(y416_v1, key=fleet.stranger)
     for node in (a, b):
@@ -236,13 +245,21 @@ def test_three_nodes_signed_updates_refusals_catch_up_and_rollbacks(fleet: Fleet
                                   "failed: SHA-256 mismatch")  # fmt: skip
         assert failed["refused"]["count"] == 2 and "not signed (no signature)" in failed["refused"]["reason"]
     since = fleet.publish(fleet.manifest(SSD, 2, COCO80, "yolox"))
+    person_seen = {}
     for node in (a, b):
         assert "wrong layout" in fleet.done(node, since, 2)["reason"]
+        fleet.sub.wait_for(lambda n=node: any(m.json()["event"]["label"] == "person"
+                                              for m in fleet.sub.on(f"camwatch/{n.name}/events")), 60,
+                           f"{node.name}: a person")  # fmt: skip
+        person_seen[node.name] = time.monotonic()
         fleet.still_detecting(node, y320)
 
     # ---- the fleet gets YOLOX 416: applied by both, no restart, people found through the swap
-    time.sleep(3)  # a's recent frames fill with people again
+    # (judged on a's recent frames with people: one kept each 0.5 s, a few seconds of them first)
+    time.sleep(max(0.0, 4.0 - (time.monotonic() - person_seen[a.name])))
     since = fleet.publish(fleet.manifest(Y416, 3, COCO80, "yolox"))
+    # a node started after the rollout (its retained desired model) starts while the others install it
+    c = fleet.start("c")
     for node in (a, b):
         result = fleet.done(node, since, 3)
         assert result["state"] == "active", result
@@ -260,8 +277,7 @@ def test_three_nodes_signed_updates_refusals_catch_up_and_rollbacks(fleet: Fleet
         print(f"{node.name} v3: swap {result['swap_ms']} ms, shadow {result['shadow']}, watch {result['watch']}")
     assert fleet.states(a, since)[-1]["shadow"]["found"] >= 3  # judged on a's recent frames
 
-    # ---- a node started after the rollout catches up from the retained desired model
-    c = fleet.start("c")
+    # ---- the node started after the rollout catches up from the retained desired model
     assert fleet.done(c, 0, 3)["state"] == "active"
     fleet.still_detecting(c, y416)
     table = fleet.fleet_status(a)

@@ -166,7 +166,10 @@ def test_a_fleet_across_bridged_sites(sites: Sites, node: Callable[..., Camwatch
     for name in ("gate-a", "gate-b"):
         centre.wait_payload(f"camwatch/{name}/available", "online", timeout=30)
         centre.wait_for(lambda n=name: centre.last(f"camwatch/{n}/model/update"), 30, f"{name}'s update entity")
-    time.sleep(2.0)  # anything still in flight through the bridges arrives
+    for name, site in (("gate-a", sites.at_a), ("gate-b", sites.at_b)):  # through the bridges: all there
+        centre.wait_for(lambda n=name, s=site: len(_configs(s, n)) >= 15 and set(_configs(centre, n)) == set(_configs(s, n)),
+                        15, f"{name}'s configs at the centre")  # fmt: skip
+    time.sleep(0.5)  # a double or a loop would follow within moments
 
     # ---- Home Assistant at the centre: every entity of every node, each config once
     for name, site in (("gate-a", sites.at_a), ("gate-b", sites.at_b)):
@@ -177,20 +180,22 @@ def test_a_fleet_across_bridged_sites(sites: Sites, node: Callable[..., Camwatch
     unique_ids = [c["unique_id"] for c in configs]
     assert len(unique_ids) == len(set(unique_ids))
 
-    # ---- nothing loops or doubles: numbered messages from one site, counted everywhere
+    # ---- nothing loops or doubles: numbered messages from one site, counted everywhere;
+    # ---- the ACLs: a board writes its own subtree only; Home Assistant's commands go through
     board = Subscriber(sites.a.port, ["unused/#"], auth=("gate-a", PASSWORD))
     for i in range(20):
         board.publish("camwatch/gate-a/loop-check", str(i).encode())
-    time.sleep(1.5)
-    counts = [sorted(int(m.payload) for m in sub.on("camwatch/gate-a/loop-check"))
-              for sub in (sites.at_a, centre, sites.at_b)]  # fmt: skip
-    assert counts == [list(range(20))] * 3, counts
-
-    # ---- the ACLs: a board writes its own subtree only; Home Assistant's commands go through
     for topic in ("camwatch/fleet/model/desired", "camwatch/gate-b/armed/set", "camwatch/gate-b/model/desired"):
         board.client.publish(topic, b"OFF", qos=1)  # Mosquitto drops what the ACL refuses
     board.publish("camwatch/gate-a/acl-check", b"done")
+    # the last message is everywhere: what came before it on this path is too (kept in order), a
+    # double or a loop would follow within moments
+    for sub in (sites.at_a, centre, sites.at_b):
+        sub.wait_for(lambda s=sub: s.on("camwatch/gate-a/acl-check"), 15, "the ACL check message")
     time.sleep(1.0)
+    counts = [sorted(int(m.payload) for m in sub.on("camwatch/gate-a/loop-check"))
+              for sub in (sites.at_a, centre, sites.at_b)]  # fmt: skip
+    assert counts == [list(range(20))] * 3, counts
     for sub in (sites.at_a, centre, sites.at_b):
         assert sub.on("camwatch/gate-a/acl-check") and not sub.on("camwatch/fleet/model/desired")
         assert not sub.on("camwatch/gate-b/armed/set") and not sub.on("camwatch/gate-b/model/desired")
@@ -205,23 +210,12 @@ def test_a_fleet_across_bridged_sites(sites: Sites, node: Callable[..., Camwatch
         assert set(_configs(centre, name)) == set(before[name])
     home_assistant.close()
 
-    # ---- site B cut off: the centre's fleet status shows its node offline
+    # ---- site B cut off: the centre's fleet status shows its node offline (once its status
+    # ---- is old: meanwhile a signed update published at the centre reaches site A's node now,
+    # ---- site B's when its link returns)
     central_config = make_config(sites.central.port, username=OWNER[0], password=OWNER[1]).mqtt
     sites.link_b.cut()
     cut_at = time.monotonic()
-    deadline = cut_at + 60
-    while time.monotonic() < deadline:
-        nodes = read_fleet(central_config)
-        if nodes["gate-b"].state(time.time()) == "offline":
-            break
-        time.sleep(1.0)
-    offline_after = time.monotonic() - cut_at
-    table = render_table(nodes)
-    print(f"site B shown offline {offline_after:.0f} s after the cut\n{table}")
-    rows = {line.split()[0]: line for line in table.splitlines()}
-    assert " offline " in rows["gate-b"] and " online " in rows["gate-a"], table
-
-    # ---- a signed update published at the centre: site A now, site B when its link returns
     with ModelHttpServer(Y320.parent) as http:
         manifest = parse_manifest({
             "name": "yolox_320", "version": 1, "url": http.url("/" + Y320.name), "sha256": sha256_of(Y320),
@@ -233,7 +227,18 @@ def test_a_fleet_across_bridged_sites(sites: Sites, node: Callable[..., Camwatch
         publisher.publish("camwatch/fleet/model/desired", envelope, retain=True)
         publisher.close()
         sites.at_a.wait_for(lambda: _active(sites.at_a, "gate-a", 1), 90, "gate-a runs v1")
-        time.sleep(1.0)
+
+        deadline = cut_at + 60
+        while time.monotonic() < deadline:
+            nodes = read_fleet(central_config)
+            if nodes["gate-b"].state(time.time()) == "offline":
+                break
+            time.sleep(0.2)
+        offline_after = time.monotonic() - cut_at
+        table = render_table(nodes)
+        print(f"site B shown offline {offline_after:.0f} s after the cut\n{table}")
+        rows = {line.split()[0]: line for line in table.splitlines()}
+        assert " offline " in rows["gate-b"] and " online " in rows["gate-a"], table
         assert not sites.at_b.on("camwatch/fleet/model/desired")  # cut off: nothing arrived
         sites.link_b.restore()
         sites.at_b.wait_for(lambda: _active(sites.at_b, "gate-b", 1), 120, "gate-b runs v1 after the link returns")
@@ -249,7 +254,7 @@ def test_a_fleet_across_bridged_sites(sites: Sites, node: Callable[..., Camwatch
         nodes = read_fleet(central_config)
         if all(nodes[n].state(time.time()) == "online" for n in ("gate-a", "gate-b")):
             break
-        time.sleep(1.0)
+        time.sleep(0.2)
     table = render_table(nodes)
     for name in ("gate-a", "gate-b"):
         row = next(line for line in table.splitlines() if line.startswith(name))

@@ -35,8 +35,9 @@ def _app(broker: MosquittoBroker, url: str, data_dir: Path) -> Camwatch:
             "url": url,
             "source": {"open_timeout": 3, "read_timeout": 2, "reconnect_min": 0.5, "reconnect_max": 2},
             "detect": {"fps": 5},
-            # the live test pattern is a ball on black: keep the dark-view notice out of the way
-            "tamper": {"cooldown": 60, "persistence": {"view_dark": 100000}},
+            # the live test pattern is a ball on black: keep the dark-view notice out of the way;
+            # tamper OFF half a second after the picture is back (not the default 2 s)
+            "tamper": {"cooldown": 60, "clear_seconds": 0.5, "persistence": {"view_dark": 100000}},
         }},
     })  # fmt: skip
     return Camwatch(config, data_dir=data_dir, with_web=False)

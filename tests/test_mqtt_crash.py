@@ -66,7 +66,9 @@ def _config(path: Path, port: int, dark: Path) -> Path:
         "node": {"name": "node1"},
         "cameras": {
             "door": {"url": str(PEOPLE), "source": live, "objects": {"track": ["person"]}},
-            "cellar": {"url": str(dark), "source": live, "objects": {"track": ["person"]}},
+            # dark from its first second on (not after the default 10 s): the test waits for its updates
+            "cellar": {"url": str(dark), "source": live, "objects": {"track": ["person"]},
+                       "tamper": {"persistence": {"view_dark": 1}}},
         },
     }
     path.write_text(yaml.safe_dump(raw))

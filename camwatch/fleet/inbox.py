@@ -58,6 +58,13 @@ class ManifestInbox:
         with self._lock:
             return bool(self._latest or self._copies)
 
+    def settling_left(self) -> float:
+        """Seconds until what is waiting may be taken by a node that never decided (0: now, or nothing waits)."""
+        with self._lock:
+            if self._first is None or not (self._latest or self._copies):
+                return 0.0
+            return max(0.0, self.settle - (time.monotonic() - self._first))
+
     def take(self, settling: bool) -> list[tuple[str, str, bytes]]:
         """Everything waiting, as (kind, topic or kind, payload), and empty the inbox. ``settling``
         (a node that never decided): nothing until the burst of retained messages is in."""

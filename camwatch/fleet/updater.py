@@ -157,7 +157,7 @@ class Updater:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(1.0)
+            self._wake.wait(self._idle_wait())
             self._wake.clear()
             try:
                 self._retry_if_due()
@@ -167,6 +167,16 @@ class Updater:
             except Exception:
                 _LOGGER.exception("model update failed unexpectedly")
                 self._stop.wait(5.0)
+
+    def _idle_wait(self) -> float:
+        """At most 1 s between looks; to the moment when the retained burst has settled or a retry
+        is due, when that comes sooner (a manifest is then taken at once, not up to 1 s later)."""
+        wait = 1.0
+        if self.never_decided and self.inbox.settling_left() > 0:
+            wait = min(wait, self.inbox.settling_left())
+        if self._retry is not None:
+            wait = min(wait, self._retry[3] - time.monotonic())
+        return max(wait, 0.01)
 
     # ------------------------------------------------------------ choosing
     def _retry_if_due(self) -> None:
