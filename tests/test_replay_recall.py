@@ -14,7 +14,8 @@ import json
 import pytest
 
 from tests.conftest import SHARED, require
-from tests.test_replay import object_events, replay
+from tests.support.replays import replay
+from tests.test_replay import object_events
 
 EVAL = SHARED / "eval"
 
