@@ -125,6 +125,7 @@ def _add_file_camera(page: Any, base: str, name: str, shot_name: str) -> None:
     assert "it is starting now" in page.locator("#form-result").inner_text()
 
 
+@pytest.mark.slow
 def test_from_an_empty_install_to_a_recognised_visitor(camwatch_process: Any, browser: Any,
                                                        hook: NotifyEndpoint) -> None:
     process, config_path, data, log = camwatch_process

@@ -130,6 +130,7 @@ def _search_light_clip(clip: Path, passes: list[tuple[float, bool]], data_dir: P
     return [(face_stage.searches, scores) for face_stage, scores in zip(stages, passed, strict=True)]
 
 
+@pytest.mark.slow
 def test_light_changes_give_no_face(tmp_path, shared_media):
     """The light-change clips show an empty room. The pipeline searches faces only on tracked
     people and nobody is tracked there, so the face step is run here on every 5th frame as
@@ -169,6 +170,7 @@ def _faces_eval():
     return module
 
 
+@pytest.mark.slow
 def test_two_men_named_right_through_the_pipeline(tmp_path, default_model, data_dir) -> None:
     """Photos fed as frames to `camwatch replay` (its own person detection and tracking), the two
     men enrolled like POST /api/faces: each is named right and nobody gets the other's name."""

@@ -58,6 +58,7 @@ def live(tmp_path: Path, shared_media: Path):
     ctx.store.close()
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_mismatch(live, tmp_path: Path) -> None:
     server, session, csrf, (kept, deleted) = live
     spec = session.get(server.url + "/api/openapi.json", timeout=10)
