@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -62,6 +61,8 @@ class ImageHeader:
 
 def read_header(data: bytes) -> ImageHeader:
     """Format and size from the header only (no pixel is decoded), or :class:`ImageRefused`."""
+    from PIL import Image, UnidentifiedImageError  # for uploads only: a camera frame never needs it
+
     if not data:
         raise ImageRefused("empty image")
     try:

@@ -98,3 +98,22 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("CAMWATCH_DATA", str(path))
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the parallel workers, long tests start early and spread out (tests/support/scheduling.py)."""
+    if getattr(config, "workerinput", None) is not None:
+        from tests.support.scheduling import long_tests_early
+
+        long_tests_early(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist load`` (scripts/test): a file sharing a module fixture stays on one worker, every
+    other test goes to whichever worker is free (tests/support/scheduling.py)."""
+    if config.getoption("dist") != "load":
+        return None
+    from tests.support.scheduling import make_scheduler
+
+    return make_scheduler(config, log)

@@ -61,6 +61,7 @@ def _phone_layout(browser: Any, logged_in: Any, base: str) -> None:
     phone.close()
 
 
+@pytest.mark.slow
 def test_homeowner_flow(live_app: tuple[Any, dict[str, int]], browser: Any) -> None:
     app, counts = live_app
     base = app.web.url

@@ -125,6 +125,7 @@ def _add_file_camera(page: Any, base: str, name: str, shot_name: str) -> None:
     assert "it is starting now" in page.locator("#form-result").inner_text()
 
 
+@pytest.mark.slow
 def test_from_an_empty_install_to_a_recognised_visitor(camwatch_process: Any, browser: Any,
                                                        hook: NotifyEndpoint) -> None:
     process, config_path, data, log = camwatch_process
@@ -190,7 +191,8 @@ def test_from_an_empty_install_to_a_recognised_visitor(camwatch_process: Any, br
     page.click("#face-correct")
     page.fill("#face-new-name", NAME)
     page.click("#face-choices button[data-new]")
-    wait_js(page, f"document.querySelector('#face-name').textContent === '{NAME}'")
+    # enrolling computes the face's views and embeddings: seconds on a loaded machine
+    wait_js(page, f"document.querySelector('#face-name').textContent === '{NAME}'", timeout=60)
     shot(page, "first-run-06-enrolled")
     person = _api(page, f"{base}/api/faces/{NAME}")
     assert person["samples"] >= 1 and {s["source"] for s in person["sample_list"]} == {f"event:{event['id']}"}

@@ -25,6 +25,8 @@ from camwatch.faces.stage import FaceStage
 from camwatch.track.model import TrackedObject
 from tests.conftest import MODELS, SHARED, require
 
+pytestmark = pytest.mark.one_worker  # gallery_dir (enrolment of both men, ~4 s) is made once for the file
+
 SHORT = MODELS / "face_detection_short_range.tflite"
 FULL = MODELS / "face_detection_full_range.tflite"
 EVAL = SHARED / "faces-eval"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 
 import cv2
+import pytest
 
 from tests.conftest import MEDIA, require
 from tests.test_replay_faces import ended, face_data_dir, replay
@@ -21,6 +22,7 @@ def _needs_dlib() -> None:
     require(importlib.util.find_spec("dlib") is not None, "dlib (the faces extra): the face check")
 
 
+@pytest.mark.slow
 def test_visitors_seen_only_from_behind_have_no_face(tmp_path, ssd_model, shared_media) -> None:
     _needs_dlib()
     data = face_data_dir(tmp_path / "data")

@@ -75,10 +75,13 @@ def read_frames(path: Path, step: int = 1) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
     frames, index = [], 0
     while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % step == 0:
+        if index % step:  # decoded for the frames after it, not converted to a picture
+            if not capture.grab():
+                break
+        else:
+            ok, frame = capture.read()
+            if not ok:
+                break
             frames.append(frame)
         index += 1
     capture.release()

@@ -157,6 +157,7 @@ def _active(sub: Subscriber, node: str, version: int) -> list[Any]:
             if m.payload and m.json()["state"] == "active" and m.json()["version"] == version]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_fleet_across_bridged_sites(sites: Sites, node: Callable[..., Camwatch], tmp_path: Path) -> None:
     require(Y320.is_file() and SSD_MODEL.is_file(), "YOLOX 320 and SSD models")
     owner = generate_key()

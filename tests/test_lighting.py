@@ -3,6 +3,9 @@ brightened for the detector, and that finds the people in dark-stand.h264."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -11,18 +14,40 @@ from camwatch.track.lighting import is_greyscale, stretch_dim
 from tests.conftest import SHARED, require
 
 EVAL_CLIPS = SHARED / "eval" / "clips"
+# The frames the tests look at, in seconds into each clip: each clip is opened once.
+SECONDS = {"night_ir_yard.mp4": (60,), "caviar_leave1.mpg": (4,), "one-by-one-person-detection.mp4": (10,),
+           "dark-stand.h264": (18, 20, 24)}
 
 
-def _frame(path, second: float) -> np.ndarray:
+@functools.cache
+def _frames(path: Path) -> dict[float, np.ndarray]:
+    """The frames of ``path`` at SECONDS (read-only: tests share them). An MP4 is sought (FFmpeg
+    lands on the exact frame there); other files are read on from the start (raw .h264 cannot
+    seek, an MPEG programme stream lands near the frame), the frames before unconverted."""
     require(path.is_file(), f"clip {path}")
     cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    frame = None
-    for _ in range(int(second * fps) + 1):  # read on: raw .h264 cannot seek
+    frames = {}
+    index = 0
+    for second in sorted(SECONDS[path.name]):
+        wanted = int(second * fps)
+        if path.suffix == ".mp4":
+            cap.set(cv2.CAP_PROP_POS_FRAMES, wanted)
+            index = wanted
+        while index < wanted:
+            assert cap.grab(), path
+            index += 1
         ok, frame = cap.read()
         assert ok, path
+        index += 1
+        frame.setflags(write=False)
+        frames[second] = frame
     cap.release()
-    return frame
+    return frames
+
+
+def _frame(path: Path, second: float) -> np.ndarray:
+    return _frames(path)[second]
 
 
 def test_infrared_frames_are_greyscale_and_colour_or_black_ones_are_not(shared_media):

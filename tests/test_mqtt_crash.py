@@ -119,6 +119,7 @@ def _retained(port: int, topics: list[str]) -> dict[str, bytes]:
         late.close()
 
 
+@pytest.mark.slow
 def test_sigkill_and_restart_close_every_event_and_leave_no_stale_state(
     broker: MosquittoBroker, tmp_path: Path, ssd_model: Path, shared_media: Path
 ) -> None:

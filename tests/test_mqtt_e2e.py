@@ -261,6 +261,7 @@ def _all_messages(sub: Subscriber) -> list[Received]:
 
 
 # ------------------------------------------------------------------ outages
+@pytest.mark.slow
 def test_broker_outage_during_real_time_clip_loses_nothing(
     broker: MosquittoBroker, clips: dict[str, Path], data_dir: Path
 ) -> None:
@@ -291,6 +292,7 @@ def test_broker_outage_during_real_time_clip_loses_nothing(
     sub.close()
 
 
+@pytest.mark.slow
 def test_outage_with_camwatch_restart_delivers_first_run_events(
     broker: MosquittoBroker, clips: dict[str, Path], data_dir: Path
 ) -> None:

@@ -93,6 +93,7 @@ def _rss_slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
     return float(np.polyfit(t / 60.0, rss, 1)[0])
 
 
+@pytest.mark.slow
 def test_dead_and_frozen_cameras_never_stall_the_file_cameras(
     tmp_path: Path, ssd_model: Path, rtsp_server_factory: Callable[..., RtspServer],
     running: Callable[[Camwatch], Camwatch], caplog: pytest.LogCaptureFixture,

@@ -8,38 +8,22 @@ one-by-one-person-detection.mp4 shows six people, one at a time:
   4. a man in black               ~ 75 s – 87 s
   5. a woman in a grey top        ~ 92 s – 120 s
   6. a man in a grey shirt        ~124 s – 137 s
+
+Each distinct replay runs once (tests/support/replays.py): the tests of one clip with the
+same settings read the same run, so the file stays on one worker.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import cv2
 import pytest
 
-from tests.conftest import DARK_PEOPLE_CLIPS, LIGHT_CLIPS, MEDIA, ONE_BY_ONE_VISITS, SSD_MODEL
+from tests.conftest import DARK_PEOPLE_CLIPS, LIGHT_CLIPS, MEDIA, ONE_BY_ONE_VISITS
+from tests.support.replays import replay
 
-START = "2026-01-05T12:00:00"  # a Monday noon: a fixed clock makes events reproducible
+pytestmark = pytest.mark.one_worker  # the replays are shared by the tests of this file
 
 PEOPLE = ONE_BY_ONE_VISITS
-
-
-def replay(clip: Path, *extra: str, data_dir: Path | None = None, config: Path | None = None) -> tuple[list, dict]:
-    args = [sys.executable, "-m", "camwatch", "replay", str(clip), "--json", "--model-path", str(SSD_MODEL),
-            "--start-time", START]
-    if data_dir:
-        args += ["--data-dir", str(data_dir)]
-    if config:
-        args += ["--config", str(config)]
-    result = subprocess.run([*args, *extra], capture_output=True, text=True, timeout=600, env=os.environ.copy())
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    summary = lines[-1]["summary"]
-    return lines[:-1], summary
 
 
 def object_events(messages: list, label: str = "person") -> list[dict]:
@@ -144,6 +128,17 @@ def test_light_changes_raise_no_events(clip, ssd_model, shared_media):
               and m["event"]["subtype"] != "view_dark"]
     assert tamper == []
     assert summary["detector_calls"] <= 0.25 * summary["frames_processed"], summary
+
+
+@pytest.mark.parametrize("clip", [*LIGHT_CLIPS, *DARK_PEOPLE_CLIPS])
+def test_light_changes_raise_no_tamper_event(clip, ssd_model, shared_media):
+    """Untampered light changes, with or without people (tamper detection:
+    tests/test_replay_anomaly.py): ``view_dark`` is a low-severity notice, nothing else."""
+    messages, summary = replay(MEDIA / clip)
+    assert summary["frames_processed"] > 40
+    anomalies = [m["event"] for m in messages if m["type"] == "new" and m["event"]["kind"] == "anomaly"]
+    assert [e["description"] for e in anomalies if e["subtype"] != "view_dark"] == []
+    assert all(e["severity"] == "low" for e in anomalies)
 
 
 def test_zone_entry_exit_and_dwell(tmp_path, ssd_model, shared_media):

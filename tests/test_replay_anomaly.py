@@ -4,7 +4,8 @@ Tampering: real footage (one-by-one-person-detection.mp4) is tampered with by
 ``camwatch.anomaly.simulate`` from 6 s on and written to a 10 fps MJPG AVI; the replay must
 raise an anomaly event of the right subtype within persistence + 2 s of the tampering
 being complete, and never before it began. Untampered light-change clips raise no tamper
-event (``view_dark`` is a low-severity notice and allowed).
+event (``view_dark`` is a low-severity notice and allowed): tests/test_replay.py, on the
+replays of those clips that its other tests read too.
 
 Loitering: in one-by-one-person-detection.mp4 six visitors come one at a time and stand
 at the table for about 12-28 s each (contact sheet: 5-20, 23-44, 50-70, 75-87, 92-120,
@@ -18,10 +19,6 @@ unusual, the same walk at a busy 14:00 is not.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,9 +27,9 @@ import pytest
 
 from camwatch.anomaly.simulate import EXPECTED_STATE, Scenario, sample_clip
 from camwatch.config.anomaly import TamperConfig
-from tests.conftest import DARK_PEOPLE_CLIPS, LIGHT_CLIPS, MEDIA, ONE_BY_ONE_VISITS, SSD_MODEL
+from tests.conftest import MEDIA, ONE_BY_ONE_VISITS
+from tests.support.replays import START, run_replay
 
-START = "2026-01-05T12:00:00"  # a Monday noon
 TAMPER_SOURCE = "one-by-one-person-detection.mp4"
 TAMPER_START = 6.0
 TAMPER_RAMP = 1.5
@@ -41,12 +38,7 @@ VISITS = ONE_BY_ONE_VISITS
 
 
 def replay(clip: Path, *extra: str, start: str = START) -> tuple[list[dict], dict]:
-    args = [sys.executable, "-m", "camwatch", "replay", str(clip), "--json", "--model-path", str(SSD_MODEL),
-            "--start-time", start, *extra]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=300, env=os.environ.copy())
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    return lines[:-1], lines[-1]["summary"]
+    return run_replay(clip, *extra, start=start).messages()
 
 
 def new_anomalies(messages: list[dict], subtype: str | None = None) -> list[dict]:
@@ -97,15 +89,6 @@ def test_tampering_raises_its_anomaly_in_time(kind, tmp_path, ssd_model, shared_
     assert (data / "snapshots" / f"{first['id']}-clean.jpg").is_file()
     ended = [m["event"] for m in messages if m["type"] == "end" and m["event"]["id"] == first["id"]]
     assert len(ended) == 1 and ended[0]["end_time"] >= first["start_time"]
-
-
-@pytest.mark.parametrize("clip", [*LIGHT_CLIPS, *DARK_PEOPLE_CLIPS])
-def test_light_changes_raise_no_tamper_event(clip, ssd_model, shared_media):
-    messages, summary = replay(MEDIA / clip)
-    assert summary["frames_processed"] > 40
-    anomalies = new_anomalies(messages)
-    assert [e["description"] for e in anomalies if e["subtype"] != "view_dark"] == []
-    assert all(e["severity"] == "low" for e in anomalies)
 
 
 # ------------------------------------------------------------------ loitering

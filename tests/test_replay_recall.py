@@ -14,7 +14,8 @@ import json
 import pytest
 
 from tests.conftest import SHARED, require
-from tests.test_replay import object_events, replay
+from tests.support.replays import replay
+from tests.test_replay import object_events
 
 EVAL = SHARED / "eval"
 
@@ -25,6 +26,7 @@ def _truth(clip: str) -> dict:
     return json.loads((EVAL / "groundtruth.json").read_text())["clips"][clip]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("clip", ["caviar_leave1.mpg", "night_ir_yard.mp4"])
 def test_required_visits_become_person_events(clip, ssd_model):
     truth = _truth(clip)

@@ -105,6 +105,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_installing_prints_two_lines_and_the_metadata_builds_without_warnings(tmp_path):
     """scripts/run's install step in a fresh virtual environment (camwatch itself only:
     PIP_NO_DEPS) prints what it does, not pages of pip and setuptools notices."""

@@ -226,6 +226,7 @@ def test_a_person_cut_off_by_the_bottom_edge_is_in_the_zone_they_stand_in(
         run.app.stop()
 
 
+@pytest.mark.slow
 def test_the_infrared_person_seen_now_and_then_stays_one_event(tmp_path: Path, default_model: Path) -> None:
     """night_ir_yard.mp4 is greyscale; the detector finds its low-contrast person in about one
     look in three: lost and back several times, they stay one event, within their visit."""

@@ -58,6 +58,7 @@ def live(tmp_path: Path, shared_media: Path):
     ctx.store.close()
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_mismatch(live, tmp_path: Path) -> None:
     server, session, csrf, (kept, deleted) = live
     spec = session.get(server.url + "/api/openapi.json", timeout=10)
@@ -86,7 +87,7 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(live, tmp_path: Path
         "--url", server.url, "--checks", "all", "--exclude-path", "/logout", "--exclude-path", "/api/stream",
         "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--seed", SEED, "--request-timeout", "30",
         "--phases", "examples,coverage,fuzzing", "--report", "json", "--report-json-path", str(report),
-        "--max-failures", "50",
+        "--max-failures", "50", "--generation-database", "none",  # no .hypothesis/ in the tree: each run the same
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.support.schemathesis_hooks",
            "CAMWATCH_FUZZ_FACE": str(FACE_PHOTO), "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}

@@ -39,13 +39,16 @@ def sample_clip(path: Path, fps: float = 5.0, max_seconds: float | None = None) 
     index = 0
     try:
         while True:
-            ok, frame = cap.read()
-            if not ok:
-                return
             ts = index / src_fps
             if max_seconds is not None and ts > max_seconds:
                 return
-            if index % step == 0:
+            if index % step:  # decoded for the frames after it, never converted to BGR
+                if not cap.grab():
+                    return
+            else:
+                ok, frame = cap.read()
+                if not ok:
+                    return
                 yield ts, frame
             index += 1
     finally:

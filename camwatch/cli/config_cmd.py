@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import yaml
-
-from camwatch.config import config_path, load_config, masked_dump
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("config", help="validate and show the configuration")
@@ -21,6 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    import yaml
+
+    from camwatch.config import config_path, load_config, masked_dump
+
     path = config_path(args.file or args.config)
     config = load_config(path)  # ConfigError → printed by run_command, exit 1
     if not args.quiet:

@@ -7,15 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
-from pydantic import ValidationError
-
 from camwatch.cli.common import CliError, add_config_argument, data_dir_for, load
-from camwatch.config.detector import DetectorConfig
-from camwatch.config.loader import config_path
-from camwatch.detectors.factory import create_detector
-from camwatch.secrets import redact_url
-from camwatch.sources.base import SourceKind, source_kind
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -38,6 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _detector_config(args: argparse.Namespace):
+    from pydantic import ValidationError
+
+    from camwatch.config.detector import DetectorConfig
+    from camwatch.config.loader import config_path
+
     config = None
     if args.config or config_path(None).exists():
         config = load(args, cameras=())  # the detector settings only: no camera is opened
@@ -59,6 +56,12 @@ def _detector_config(args: argparse.Namespace):
 
 
 def detect_command(args: argparse.Namespace) -> int:
+    import cv2
+
+    from camwatch.detectors.factory import create_detector
+    from camwatch.secrets import redact_url
+    from camwatch.sources.base import SourceKind, source_kind
+
     if not 0 <= args.threshold <= 1:
         raise CliError(f"--threshold must be between 0 and 1, got {args.threshold}")
     is_stream = source_kind(args.path) is SourceKind.STREAM

@@ -6,16 +6,13 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from camwatch.cli.common import CliError, add_config_argument, load
-from camwatch.comms.client import MqttConfigError, MqttConnection
-from camwatch.comms.topics import Topics
-from camwatch.config.mqtt import MqttConfig
-from camwatch.fleet.manifest import FLEET_TARGET, ManifestError, parse_manifest
-from camwatch.fleet.reader import read_fleet, render_table
-from camwatch.node import check_node_name
+
+if TYPE_CHECKING:
+    from camwatch.config.mqtt import MqttConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +38,8 @@ def _mqtt(args: argparse.Namespace) -> MqttConfig:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from camwatch.fleet.reader import read_fleet, render_table
+
     try:
         nodes = read_fleet(_mqtt(args), timeout=args.timeout)
     except ConnectionError as exc:
@@ -57,6 +56,10 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def _publish_retained(config: MqttConfig, topic: str, payload: bytes) -> None:
+    import uuid
+
+    from camwatch.comms.client import MqttConfigError, MqttConnection
+
     try:
         connection = MqttConnection(config, f"camwatch-fleet-publish-{uuid.uuid4().hex[:8]}", None, quiet=True)
     except MqttConfigError as exc:
@@ -72,6 +75,9 @@ def _publish_retained(config: MqttConfig, topic: str, payload: bytes) -> None:
 
 
 def publish_command(args: argparse.Namespace) -> int:
+    from camwatch.comms.topics import Topics
+    from camwatch.fleet.manifest import FLEET_TARGET, ManifestError, parse_manifest
+
     try:
         payload = args.file.read_bytes()
         manifest = parse_manifest(json.loads(json.loads(payload)["manifest"]))
@@ -87,6 +93,9 @@ def publish_command(args: argparse.Namespace) -> int:
 
 
 def clear_command(args: argparse.Namespace) -> int:
+    from camwatch.comms.topics import Topics
+    from camwatch.node import check_node_name
+
     config = _mqtt(args)
     if args.node:
         try:

@@ -11,7 +11,6 @@ import sys
 
 from camwatch.atomic import write_atomic
 from camwatch.cli.common import CliError
-from camwatch.config import config_path, load_config
 from camwatch.const import DEFAULT_DETECTOR_MODEL
 
 TEMPLATE = """\
@@ -78,6 +77,8 @@ def usb_cameras() -> list[str]:
 
 
 def init_command(args: argparse.Namespace) -> int:
+    from camwatch.config import config_path, load_config
+
     path = config_path(args.config)
     if path.exists() and not args.force:
         raise CliError(f"{path} already exists (use --force to overwrite)")

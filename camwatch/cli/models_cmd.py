@@ -5,23 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from camwatch.cli.common import CliError, add_config_argument, data_dir_for
 from camwatch.cli.models_sign import add_actions as add_signing_actions
-from camwatch.config import CamwatchConfig, load_config
-from camwatch.config.detector import DetectorConfig
-from camwatch.config.faces import FacesConfig
-from camwatch.config.loader import config_path
-from camwatch.model_install import (
-    IMPORTED,
-    MODEL_SUFFIX,
-    REFUSED,
-    import_folder,
-    missing_files,
-    missing_message,
-    models_in_use,
-)
-from camwatch.models import ModelError, ModelManager, print_table
+
+if TYPE_CHECKING:
+    from camwatch.config import CamwatchConfig
+    from camwatch.models import ModelManager
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,27 +47,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace) -> CamwatchConfig | None:
     """The configuration, or None before `camwatch init` wrote one; a broken one is an error."""
+    from camwatch.config import config_path, load_config
+
     if args.config or config_path(None).exists():
         return load_config(args.config)
     return None
 
 
 def _manager(args: argparse.Namespace, config: CamwatchConfig | None) -> ModelManager:
+    from camwatch.models import ModelManager
+
     return ModelManager(Path(args.data_dir) if args.data_dir else data_dir_for(config))
 
 
 def configured_models(config: CamwatchConfig | None) -> list[str]:
     """The manifest models a configuration runs: its detector, and the face models when faces are on."""
+    from camwatch.config.detector import DetectorConfig
+    from camwatch.config.faces import FacesConfig
+    from camwatch.model_install import models_in_use
+
     return models_in_use(config.detector if config else DetectorConfig(), config.faces if config else FacesConfig())
 
 
 def _still_missing(manager: ModelManager, config: CamwatchConfig | None) -> str:
     """One line saying whether the configuration has every model it uses."""
+    from camwatch.model_install import missing_files, missing_message
+
     missing = missing_files(manager, configured_models(config))
     return missing_message(manager, missing) if missing else "every model the configuration uses is installed"
 
 
 def list_command(args: argparse.Namespace) -> int:
+    from camwatch.models import print_table
+
     config = _config(args)
     manager = _manager(args, config)
     in_use = set(configured_models(config))
@@ -97,6 +100,9 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def pull_command(args: argparse.Namespace) -> int:
+    from camwatch.model_install import missing_files, missing_message
+    from camwatch.models import ModelError
+
     config = _config(args)
     manager = _manager(args, config)
     names = [args.name] if args.name else configured_models(config)
@@ -138,6 +144,9 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def _import_folder(manager: ModelManager, folder: Path, config: CamwatchConfig | None) -> int:
+    from camwatch.model_install import IMPORTED, MODEL_SUFFIX, REFUSED, import_folder
+    from camwatch.models import print_table
+
     rows = import_folder(manager, folder)
     if not rows:
         raise CliError(f"no model file (*{MODEL_SUFFIX}) in {folder}")
@@ -150,6 +159,9 @@ def _import_folder(manager: ModelManager, folder: Path, config: CamwatchConfig |
 
 
 def verify_command(args: argparse.Namespace) -> int:
+    from camwatch.model_install import missing_files, missing_message
+    from camwatch.models import print_table
+
     config = None if args.data_dir else _config(args)
     manager = _manager(args, config)
     rows = manager.verify()

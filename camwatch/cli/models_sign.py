@@ -7,15 +7,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from camwatch.cli.common import CliError
-from camwatch.detectors.base import ModelError
-from camwatch.detectors.factory import DEFAULT_LABELS, build_detector, probe_layout
-from camwatch.detectors.factory import ModelSpec as DetectorSpec
-from camwatch.detectors.labels import load_labels
-from camwatch.fleet.manifest import FLEET_TARGET, ManifestError, ModelManifest, parse_manifest
-from camwatch.fleet.signing import generate_key, load_private_key, sign_manifest, write_private_key
-from camwatch.models import sha256_of
+
+if TYPE_CHECKING:
+    from camwatch.fleet.manifest import ModelManifest
 
 
 def add_actions(actions: argparse._SubParsersAction) -> None:
@@ -30,7 +27,7 @@ def add_actions(actions: argparse._SubParsersAction) -> None:
     sign.add_argument("--name", default=None, help="model name (default: the file name without .tflite)")
     sign.add_argument("--layout", default=None, help="ssd or yolox (default: read from the file)")
     sign.add_argument("--labels", type=Path, default=None, help="label file (default: COCO for the layout)")
-    sign.add_argument("--target", default=FLEET_TARGET, help="a node name, or * for every node (default)")
+    sign.add_argument("--target", default=None, help="a node name, or * for every node (default)")
     sign.add_argument("--rollout-window", type=int, default=0,
                       help="seconds over which nodes spread their downloads (default 0: at once)")  # fmt: skip
     sign.add_argument("--skip-check", action="store_true",
@@ -40,6 +37,8 @@ def add_actions(actions: argparse._SubParsersAction) -> None:
 
 
 def keygen_command(args: argparse.Namespace) -> int:
+    from camwatch.fleet.signing import generate_key, write_private_key
+
     pair = generate_key()
     try:
         write_private_key(args.out, pair)
@@ -53,6 +52,10 @@ def keygen_command(args: argparse.Namespace) -> int:
 
 def _checked(args: argparse.Namespace) -> tuple[str, tuple[int, int] | None]:
     """The file's layout and input size, read from it; refuses one the node would refuse."""
+    from camwatch.detectors.base import ModelError
+    from camwatch.detectors.factory import DEFAULT_LABELS, build_detector, probe_layout
+    from camwatch.detectors.factory import ModelSpec as DetectorSpec
+
     try:
         layout = probe_layout(args.file)
     except ModelError as exc:
@@ -70,6 +73,13 @@ def _checked(args: argparse.Namespace) -> tuple[str, tuple[int, int] | None]:
 
 
 def sign_command(args: argparse.Namespace) -> int:
+    from camwatch.detectors.base import ModelError
+    from camwatch.detectors.factory import DEFAULT_LABELS
+    from camwatch.detectors.labels import load_labels
+    from camwatch.fleet.manifest import FLEET_TARGET, ManifestError, parse_manifest
+    from camwatch.fleet.signing import load_private_key, sign_manifest
+    from camwatch.models import sha256_of
+
     if not args.file.is_file():
         raise CliError(f"no such file: {args.file}")
     if args.skip_check:
@@ -81,12 +91,13 @@ def sign_command(args: argparse.Namespace) -> int:
     labels_path = args.labels or DEFAULT_LABELS.get(layout)
     if labels_path is None:
         raise CliError(f"no default label file for layout {layout!r}: pass --labels")
+    target = FLEET_TARGET if args.target is None else args.target
     try:
         key = load_private_key(args.key)
         manifest = parse_manifest({
             "name": args.name or args.file.name.removesuffix(".tflite"), "version": args.version, "url": args.url,
             "sha256": sha256_of(args.file), "size": args.file.stat().st_size, "layout": layout,
-            "labels": load_labels(labels_path), "input_size": list(size) if size else None, "target": args.target,
+            "labels": load_labels(labels_path), "input_size": list(size) if size else None, "target": target,
             "rollout_window": args.rollout_window, "issued": int(time.time()),
         })  # fmt: skip
     except (ValueError, ManifestError, ModelError, OSError) as exc:

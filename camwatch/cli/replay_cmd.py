@@ -14,11 +14,13 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from camwatch.cli.common import CliError, data_dir_for, load
-from camwatch.config import CamwatchConfig, parse_config
 from camwatch.const import TOPIC_EVENT
+
+if TYPE_CHECKING:
+    from camwatch.config import CamwatchConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _replay_config(args: argparse.Namespace) -> tuple[CamwatchConfig, str]:
+    from camwatch.config import parse_config
+
     if args.config:
         base = load(args, cameras=())  # the recording replaces the camera: its secrets are never used
         data = base.model_dump(mode="python", exclude_none=True)
@@ -68,8 +72,6 @@ def _replay_config(args: argparse.Namespace) -> tuple[CamwatchConfig, str]:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    from camwatch.app import Camwatch
-
     if not args.file.is_file():
         raise CliError(f"no such file: {args.file}")
     start_time = None
@@ -82,6 +84,8 @@ def replay_command(args: argparse.Namespace) -> int:
         start_time = float(int(time.time()))
     config, camera = _replay_config(args)
     base_config = load(args, cameras=()) if args.config else None
+    from camwatch.app import Camwatch  # once the arguments and the config are known good
+
     with tempfile.TemporaryDirectory(prefix="camwatch-replay-") as tmp:
         data_dir = args.data_dir or Path(tmp)
         if args.data_dir is None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from camwatch.cli.common import CliError, add_config_argument, data_dir_for, load
-from camwatch.config import CamwatchConfig
-from camwatch.datafiles import DataFileError, data_file_error, keep_data_private
-from camwatch.detectors.base import ModelError as DetectorModelError
-from camwatch.model_install import missing_files, missing_message, models_in_use
-from camwatch.models import ModelError, ModelManager
+
+if TYPE_CHECKING:
+    from camwatch.config import CamwatchConfig
+    from camwatch.datafiles import DataFileError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,11 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from camwatch.app import Camwatch
     from camwatch.config import config_path
+    from camwatch.datafiles import DataFileError, keep_data_private
+
+    config = load(args)  # a config error is reported before the whole app is imported
+    from camwatch.app import Camwatch
+    from camwatch.detectors.base import ModelError as DetectorModelError
     from camwatch.web.listener import WebServerError
 
-    config = load(args)
     keep_data_private()
     try:
         app = Camwatch(
@@ -54,6 +57,9 @@ def run_command(args: argparse.Namespace) -> int:
 def _every_missing_model(config: CamwatchConfig, exc: Exception) -> Exception:
     """A missing detector model: the error names every missing file the configuration needs
     (the face models too), so an offline install is one folder, not one error per file."""
+    from camwatch.model_install import missing_files, missing_message, models_in_use
+    from camwatch.models import ModelError, ModelManager
+
     try:
         manager = ModelManager(data_dir_for(config))
         missing = missing_files(manager, models_in_use(config.detector, config.faces))
@@ -65,5 +71,7 @@ def _every_missing_model(config: CamwatchConfig, exc: Exception) -> Exception:
 
 
 def _permission_error(exc: PermissionError) -> DataFileError:
+    from camwatch.datafiles import data_file_error
+
     path = Path(exc.filename) if exc.filename else Path(".")
     return data_file_error(path, exc, "the data file")

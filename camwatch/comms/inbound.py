@@ -16,8 +16,6 @@ import math
 import re
 from typing import Any
 
-import numpy as np
-
 #: Deepest nesting of any JSON message camwatch reads (a status or a manifest has 3 levels).
 MAX_DEPTH = 32
 #: Largest message a reader of other nodes' retained status takes (a status is ~1 KB).
@@ -25,8 +23,8 @@ MAX_STATUS_BYTES = 64 * 1024
 
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_OPENERS = np.frombuffer(b"[{", dtype=np.uint8)
-_CLOSERS = np.frombuffer(b"]}", dtype=np.uint8)
+_OPENERS = b"[{"
+_CLOSERS = b"]}"
 
 
 class BadPayload(ValueError):
@@ -35,9 +33,12 @@ class BadPayload(ValueError):
 
 def _depth(raw: bytes) -> int:
     """Deepest bracket nesting outside strings: a cheap look before the decoder recurses."""
+    import numpy as np  # only for a payload with many brackets: `camwatch fleet status` starts without it
+
     outside = _STRINGS.sub(b'""', raw)  # an unterminated string stays: its brackets count (it is no JSON anyway)
     codes = np.frombuffer(outside, dtype=np.uint8)
-    steps = np.isin(codes, _OPENERS).astype(np.int32) - np.isin(codes, _CLOSERS).astype(np.int32)
+    openers, closers = np.frombuffer(_OPENERS, dtype=np.uint8), np.frombuffer(_CLOSERS, dtype=np.uint8)
+    steps = np.isin(codes, openers).astype(np.int32) - np.isin(codes, closers).astype(np.int32)
     return int(np.cumsum(steps).max()) if steps.size else 0
 
 

@@ -32,6 +32,7 @@ import importlib
 import logging
 import math
 import threading
+from typing import Any
 
 import cv2
 import numpy as np
@@ -71,14 +72,29 @@ def upright_chip(image_bgr: np.ndarray, face: FaceBox) -> np.ndarray:
     return cv2.warpAffine(image_bgr, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+_DLIB_LOCK = threading.Lock()  # dlib objects are not documented as thread-safe
+_hog: Any = None
+
+
+def _frontal_face_detector() -> Any:
+    """dlib's HOG face detector, loaded once per process and shared by every check (each camera's
+    face step, the enrolment finder): loading it takes about 0.4 s of CPU and several MB, and
+    dlib keeps the GIL while it runs, so checks never ran side by side anyway."""
+    global _hog
+    with _DLIB_LOCK:
+        if _hog is None:
+            dlib = importlib.import_module("dlib")  # ImportError without the faces extra
+            _hog = dlib.get_frontal_face_detector()
+        return _hog
+
+
 class FaceCheck:
     """dlib's HOG face detector asked whether a BlazeFace face is one."""
 
     def __init__(self, min_evidence: float = MIN_EVIDENCE) -> None:
-        dlib = importlib.import_module("dlib")  # ImportError without the faces extra
-        self._detector = dlib.get_frontal_face_detector()
+        self._detector = _frontal_face_detector()
         self.min_evidence = min_evidence
-        self._lock = threading.Lock()  # dlib objects are not documented as thread-safe
+        self._lock = _DLIB_LOCK  # the detector is shared
 
     def evidence(self, image_bgr: np.ndarray, face: FaceBox) -> float:
         """dlib's score for a face where BlazeFace put it (``_FLOOR`` when it sees none there)."""

@@ -57,6 +57,10 @@ class FileSampler:
         self.ratio = min(1.0, fps / source_fps) if source_fps > 0 else 1.0
         self._last_slot = -1
 
+    def wants(self, index: int) -> bool:
+        """Whether ``keep(index)`` will keep the frame (without deciding it)."""
+        return int(index * self.ratio + 1e-9) != self._last_slot
+
     def keep(self, index: int) -> bool:
         slot = int(index * self.ratio + 1e-9)
         if slot != self._last_slot:

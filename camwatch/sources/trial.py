@@ -92,7 +92,8 @@ def _done(result: TrialResult, started: float) -> TrialResult:
 def _first_frame(source: CameraSource, state: RuntimeState, label: str, options: SourceConfig) -> Frame | None:
     deadline = time.monotonic() + options.open_timeout + options.read_timeout + 1.0
     while time.monotonic() < deadline:
-        frame = source.read(0.2)
+        # A short wait: a source that goes offline says so in its state only (read() waits on).
+        frame = source.read(0.05)
         if frame is not None:
             return frame
         if source.finished or state.camera(label).state == "offline":

@@ -143,7 +143,8 @@ class ObjectTracker:
                 self._filter.objects is not self.objects_config
             ):
                 self._filter = DetectionFilter(self.objects_config, frame_size)
-            greyscale = frame is not None and is_greyscale(frame)  # an infrared view
+            # an infrared view; the offset only weighs detections, so a frame without any is not judged
+            greyscale = bool(detections) and frame is not None and is_greyscale(frame)
             self._offset = self.tracking.greyscale_offset if greyscale else 0.0
             weak = [d for d in detections if self._filter.reason(d, self._offset) == "score below min_score"
                     and d.score >= self.tracking.keep_score]

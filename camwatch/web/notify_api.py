@@ -247,6 +247,8 @@ def test_destination() -> Any:
             or not all(isinstance(body[key], str) for key in body)):
         raise BadRequest('the body must be {"name": "..."} or {"url": "..."}')
     name = body.get("name") if isinstance(body.get("name"), str) else None
+    if len(body.get("url", "")) > MAX_URL_LENGTH:  # what a destination may hold (its save refuses it too)
+        raise BadRequest(f"url: must be a string of at most {MAX_URL_LENGTH} characters")
     url = body.get("url").strip() if isinstance(body.get("url"), str) else ""
     saved = not url
     if saved:
@@ -256,7 +258,7 @@ def test_destination() -> Any:
         url = destination.url.get_secret_value()
     else:
         try:
-            check_apprise_url(url[:MAX_URL_LENGTH])
+            check_apprise_url(url)
         except ValueError as exc:
             raise BadRequest(f"url: {exc}") from None
     result = send(url, probe_text(name or "new destination"))
