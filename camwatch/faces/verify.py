@@ -32,6 +32,7 @@ import importlib
 import logging
 import math
 import threading
+from typing import Any
 
 import cv2
 import numpy as np
@@ -71,14 +72,28 @@ def upright_chip(image_bgr: np.ndarray, face: FaceBox) -> np.ndarray:
     return cv2.warpAffine(image_bgr, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+_HOG: tuple[Any, threading.Lock] | None = None
+_HOG_LOADING = threading.Lock()
+
+
+def _hog_detector() -> tuple[Any, threading.Lock]:
+    """dlib's HOG face detector and the lock its callers share (dlib objects are not documented as
+    thread-safe): loaded once per process, it takes ~0.7 s of CPU and a camwatch asks for it twice
+    (the faces stage and the enrolment's face finder)."""
+    global _HOG
+    with _HOG_LOADING:
+        if _HOG is None:
+            dlib = importlib.import_module("dlib")  # ImportError without the faces extra
+            _HOG = (dlib.get_frontal_face_detector(), threading.Lock())
+        return _HOG
+
+
 class FaceCheck:
     """dlib's HOG face detector asked whether a BlazeFace face is one."""
 
     def __init__(self, min_evidence: float = MIN_EVIDENCE) -> None:
-        dlib = importlib.import_module("dlib")  # ImportError without the faces extra
-        self._detector = dlib.get_frontal_face_detector()
+        self._detector, self._lock = _hog_detector()
         self.min_evidence = min_evidence
-        self._lock = threading.Lock()  # dlib objects are not documented as thread-safe
 
     def evidence(self, image_bgr: np.ndarray, face: FaceBox) -> float:
         """dlib's score for a face where BlazeFace put it (``_FLOOR`` when it sees none there)."""
