@@ -27,11 +27,13 @@ from tests.support.web import PASSWORD, run_clips
 CLIPS = {"hall": "walking-by.h264"}
 
 
-@pytest.fixture
-def live_app(tmp_path: Path, shared_media: Path, ssd_model: Path) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory: pytest.TempPathFactory, shared_media: Path, ssd_model: Path) -> Iterator[Any]:
+    """One camwatch for the module's two tests: the Notifications page's, then the Faces page's (which
+    names the event's face: its next announcement would carry the name)."""
     require((MODELS / "face_detection_short_range.tflite").is_file(), "BlazeFace models in shared/models")
-    app = run_clips(tmp_path, {cam: shared_media / clip for cam, clip in CLIPS.items()}, web_port=free_port(),
-                    notify={"retries": 1, "retry_delay": 0.2})
+    app = run_clips(tmp_path_factory.mktemp("homeowner"), {cam: shared_media / clip for cam, clip in CLIPS.items()},
+                    web_port=free_port(), notify={"retries": 1, "retry_delay": 0.2})
     try:
         _events, faces = app.store.query(camera="hall", has_face=True, limit=1)
         assert faces, "the pipeline recorded no event with a face on walking-by.h264"
@@ -46,8 +48,26 @@ def hook() -> Iterator[NotifyEndpoint]:
         yield endpoint
 
 
-def _logged_in_page(browser: Any, base: str) -> tuple[Any, Any, list[str]]:
+@pytest.fixture(scope="module")
+def owner(live_app: Any, browser: Any) -> Any:
+    """The owner's logged-in session: the first-run page, then the password (once per camwatch)."""
+    base = live_app.web.url
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    page.goto(base + "/")
+    assert page.url.endswith("/setup")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+def _logged_in_page(browser: Any, owner: Any, base: str) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, storage_state=owner)
     context.set_default_timeout(15000)
     page = context.new_page()
     problems: list[str] = []
@@ -55,11 +75,7 @@ def _logged_in_page(browser: Any, base: str) -> tuple[Any, Any, list[str]]:
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("dialog", lambda dialog: dialog.accept())  # the confirm() before a delete
     page.goto(base + "/")
-    assert page.url.endswith("/setup")
-    page.fill("#password", PASSWORD)
-    page.fill("#confirm", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    assert page.url == base + "/"
     return context, page, problems
 
 
@@ -83,10 +99,71 @@ def _people(page: Any) -> dict[str, int]:
     )
 
 
-def test_faces_page(live_app: Any, browser: Any) -> None:
+def test_notifications_page(live_app: Any, browser: Any, owner: Any, hook: NotifyEndpoint) -> None:
     app = live_app
     base = app.web.url
-    context, page, problems = _logged_in_page(browser, base)
+    context, page, problems = _logged_in_page(browser, owner, base)
+
+    page.goto(base + "/notifications")
+    page.wait_for_selector("#choice-labels input[value=person]")
+    assert page.locator("#attach-warning").is_visible()
+    page.fill("#dest-name", "phone")
+    page.fill("#dest-url", hook.apprise_url("/phone"))
+    page.check("#choice-labels input[value=person]")
+    page.fill("#dest-interval", "0")
+    page.click("#dest-save")
+    page.wait_for_selector("article.destination[data-name=phone]")
+    assert "Saved phone" in page.locator("#form-result").inner_text()
+    config = load_config(app.config_path)
+    assert config.notify.destinations["phone"].labels == ["person"]
+    assert "/phone" not in app.config_path.read_text(encoding="utf-8")  # the address is in a 0600 file
+
+    # Send test from the card: it arrives at the endpoint.
+    card = page.locator("article.destination[data-name=phone]")
+    card.locator("button[data-action=test]").click()
+    wait_js(page, "document.querySelector('article[data-name=phone] [data-field=result]').textContent.startsWith('Sent')")
+    assert hook.wait_for(1, path="/phone")[0].title == "camwatch test notification"
+    shot(page, "notifications")
+
+    # A destination that is down: its test says why.
+    page.fill("#dest-name", "down")
+    page.fill("#dest-url", f"json://127.0.0.1:{free_port()}/nobody")
+    page.click("#dest-save")
+    page.wait_for_selector("article.destination[data-name=down]")
+    page.locator("article.destination[data-name=down] button[data-action=test]").click()
+    wait_js(page, "document.querySelector('article[data-name=down] [data-field=result]').textContent.startsWith('Not delivered')")
+    assert "Connection" in page.locator("article[data-name=down] [data-field=result]").inner_text()
+    shot(page, "notifications-down")
+    _on_a_phone(browser, context, base + "/notifications", "article.destination[data-name=down]", "phone-notifications")
+
+    # The next event (one the pipeline recorded, announced again): delivered to phone, failed for down.
+    events, _total = app.store.query(camera="hall", label="person", limit=1)
+    app.bus.publish(TOPIC_EVENT, EventMessage("new", events[0]))
+    assert app.bus.flush(10) and app.notifications.wait_idle(30)
+    assert hook.wait_for(2, path="/phone")[1].title == "Person at hall"
+    page.goto(base + "/system")
+    phone = page.locator("#notifications tr[data-destination=phone]")
+    down = page.locator("#notifications tr[data-destination=down]")
+    assert "working" in phone.inner_text()
+    assert "failing" in down.inner_text() and "Connection" in down.inner_text()
+    assert "down: not delivered after 2 attempt(s)" in page.locator("ul.errors").inner_text()
+    assert "nobody" not in page.content()  # the address never shows
+    shot(page, "system-notifications")
+
+    # Delete from the page: gone from the config and from the sink.
+    page.goto(base + "/notifications")
+    page.locator("article.destination[data-name=down] button[data-action=delete]").click()
+    wait_js(page, "!document.querySelector('article.destination[data-name=down]')")
+    assert "down" not in load_config(app.config_path).notify.destinations
+    assert "down" not in app.state.notify
+    assert not problems, problems
+    context.close()
+
+
+def test_faces_page(live_app: Any, browser: Any, owner: Any) -> None:
+    app = live_app
+    base = app.web.url
+    context, page, problems = _logged_in_page(browser, owner, base)
 
     page.goto(base + "/faces")
     page.wait_for_selector("#unknown-faces article.unknown-face")
@@ -143,66 +220,5 @@ def test_faces_page(live_app: Any, browser: Any) -> None:
     page.locator("article.person button[data-action=delete-person]").click()
     page.wait_for_selector("#no-people:not([hidden])")
     assert app.services.faces.gallery.people() == []
-    assert not problems, problems
-    context.close()
-
-
-def test_notifications_page(live_app: Any, browser: Any, hook: NotifyEndpoint) -> None:
-    app = live_app
-    base = app.web.url
-    context, page, problems = _logged_in_page(browser, base)
-
-    page.goto(base + "/notifications")
-    page.wait_for_selector("#choice-labels input[value=person]")
-    assert page.locator("#attach-warning").is_visible()
-    page.fill("#dest-name", "phone")
-    page.fill("#dest-url", hook.apprise_url("/phone"))
-    page.check("#choice-labels input[value=person]")
-    page.fill("#dest-interval", "0")
-    page.click("#dest-save")
-    page.wait_for_selector("article.destination[data-name=phone]")
-    assert "Saved phone" in page.locator("#form-result").inner_text()
-    config = load_config(app.config_path)
-    assert config.notify.destinations["phone"].labels == ["person"]
-    assert "/phone" not in app.config_path.read_text(encoding="utf-8")  # the address is in a 0600 file
-
-    # Send test from the card: it arrives at the endpoint.
-    card = page.locator("article.destination[data-name=phone]")
-    card.locator("button[data-action=test]").click()
-    wait_js(page, "document.querySelector('article[data-name=phone] [data-field=result]').textContent.startsWith('Sent')")
-    assert hook.wait_for(1, path="/phone")[0].title == "camwatch test notification"
-    shot(page, "notifications")
-
-    # A destination that is down: its test says why.
-    page.fill("#dest-name", "down")
-    page.fill("#dest-url", f"json://127.0.0.1:{free_port()}/nobody")
-    page.click("#dest-save")
-    page.wait_for_selector("article.destination[data-name=down]")
-    page.locator("article.destination[data-name=down] button[data-action=test]").click()
-    wait_js(page, "document.querySelector('article[data-name=down] [data-field=result]').textContent.startsWith('Not delivered')")
-    assert "Connection" in page.locator("article[data-name=down] [data-field=result]").inner_text()
-    shot(page, "notifications-down")
-    _on_a_phone(browser, context, base + "/notifications", "article.destination[data-name=down]", "phone-notifications")
-
-    # The next event (one the pipeline recorded, announced again): delivered to phone, failed for down.
-    events, _total = app.store.query(camera="hall", label="person", limit=1)
-    app.bus.publish(TOPIC_EVENT, EventMessage("new", events[0]))
-    assert app.bus.flush(10) and app.notifications.wait_idle(30)
-    assert hook.wait_for(2, path="/phone")[1].title == "Person at hall"
-    page.goto(base + "/system")
-    phone = page.locator("#notifications tr[data-destination=phone]")
-    down = page.locator("#notifications tr[data-destination=down]")
-    assert "working" in phone.inner_text()
-    assert "failing" in down.inner_text() and "Connection" in down.inner_text()
-    assert "down: not delivered after 2 attempt(s)" in page.locator("ul.errors").inner_text()
-    assert "nobody" not in page.content()  # the address never shows
-    shot(page, "system-notifications")
-
-    # Delete from the page: gone from the config and from the sink.
-    page.goto(base + "/notifications")
-    page.locator("article.destination[data-name=down] button[data-action=delete]").click()
-    wait_js(page, "!document.querySelector('article.destination[data-name=down]')")
-    assert "down" not in load_config(app.config_path).notify.destinations
-    assert "down" not in app.state.notify
     assert not problems, problems
     context.close()

@@ -20,8 +20,9 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium for a module's tests (each test opens its own contexts: separate cookies and storage)."""
     require(CHROMIUM.exists(), "Chromium at /usr/bin/chromium (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
