@@ -43,18 +43,21 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
 
 
-def _shareable(args: list[str]) -> bool:
-    live_models = Path(os.environ.get("CAMWATCH_DATA", "/nonexistent")) / "models"
-    return "--data-dir" not in args and not live_models.exists()
+def _shareable(args: list[str], config: Path | None) -> bool:
+    from camwatch.paths import default_data_dir
+
+    if "--data-dir" in args or (config is not None and (not config.is_file() or "data_dir" in config.read_text())):
+        return False
+    return not (default_data_dir() / "models").exists()
 
 
 def run_replay(clip: Path, *extra: str, model: Path = SSD_MODEL, start: str = START, timeout: float = 600) -> Run:
     """``camwatch replay CLIP --json --model-path MODEL --start-time START *extra``."""
     args = ["replay", str(clip), "--json", "--model-path", str(model), "--start-time", start, *extra]
+    config = Path(args[args.index("--config") + 1]) if "--config" in args else None
     key: tuple[str, ...] | None = None
-    if _shareable(args):
-        config = args[args.index("--config") + 1] if "--config" in args else None
-        key = (*args, _digest(Path(clip)), _digest(Path(config)) if config else "")
+    if _shareable(args, config):
+        key = (*args, _digest(Path(clip)), _digest(config) if config else "")
         if key in _RUNS:
             return _RUNS[key]
     result = subprocess.run([sys.executable, "-m", "camwatch", *args], capture_output=True, text=True,
