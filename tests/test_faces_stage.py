@@ -17,6 +17,7 @@ from camwatch.faces.heads import search_region
 from camwatch.faces.quality import QualityGate
 from camwatch.faces.stage import FaceResult, FaceStage
 from camwatch.geometry import iou
+from camwatch.sources.base import every_nth_frame
 from camwatch.track.model import TrackedObject
 from tests.conftest import MODELS, require
 
@@ -73,17 +74,7 @@ def on_head(face_box, person: TrackedObject) -> bool:
 
 def read_frames(path: Path, step: int = 1) -> list[np.ndarray]:
     capture = cv2.VideoCapture(str(path))
-    frames, index = [], 0
-    while True:
-        if index % step:  # decoded for the frames after it, not converted to a picture
-            if not capture.grab():
-                break
-        else:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(frame)
-        index += 1
+    frames = [frame for _, frame in every_nth_frame(capture, step)]
     capture.release()
     return frames
 

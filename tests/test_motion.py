@@ -10,6 +10,7 @@ import pytest
 
 from camwatch.config.motion import MotionConfig
 from camwatch.motion.detector import MotionDetector
+from camwatch.sources.base import every_nth_frame
 
 SAMPLE_FPS = 5.0
 
@@ -20,18 +21,11 @@ def _samples(path: Path, limit: int | None = None):
     assert cap.isOpened(), path
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     step = max(1, round(fps / SAMPLE_FPS))
-    index = 0
     try:
-        while limit is None or index < limit:
-            if index % step:  # decoded for the frames after it, not converted to a picture
-                if not cap.grab():
-                    break
-            else:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                yield index, frame
-            index += 1
+        for index, frame in every_nth_frame(cap, step):
+            if limit is not None and index >= limit:
+                break
+            yield index, frame
     finally:
         cap.release()
 
@@ -148,15 +142,8 @@ def test_low_contrast_infrared_person_is_seen_with_the_adaptive_threshold():
     fps = cap.get(cv2.CAP_PROP_FPS)
     cap.set(cv2.CAP_PROP_POS_FRAMES, int(40 * fps))  # 10 s to learn the background first
     step = round(fps / SAMPLE_FPS)
-    index = 0
-    while index < 33 * fps:
-        if index % step:
-            if not cap.grab():
-                break
-            index += 1
-            continue
-        ok, frame = cap.read()
-        if not ok:
+    for index, frame in every_nth_frame(cap, step):
+        if index >= 33 * fps:
             break
         samples += index >= 12 * fps  # 52-73 s: the person is there
         if not detectors:
@@ -166,7 +153,6 @@ def test_low_contrast_infrared_person_is_seen_with_the_adaptive_threshold():
             if index >= 12 * fps:
                 hits[name] += any(min(b[2], person[2]) > max(b[0], person[0]) and min(b[3], person[3]) > max(b[1], person[1])
                                   for b in boxes)
-        index += 1
     cap.release()
     seen = {name: hits[name] / max(1, samples) for name in configs}
     assert seen["fixed"] < 0.1 and seen["adaptive"] > 0.5, seen

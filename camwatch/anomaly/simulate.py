@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from camwatch.sources.base import every_nth_frame
+
 SKIN_BGR = (120, 150, 205)  # a light skin tone, as a hand over the lens
 GREY_BGR = (128, 128, 128)
 KINDS: tuple[str, ...] = ("cover_skin", "cover_grey", "blur", "shift", "rotate", "freeze")
@@ -36,21 +38,12 @@ def sample_clip(path: Path, fps: float = 5.0, max_seconds: float | None = None) 
     if not 1.0 <= src_fps <= 120.0:
         src_fps = 25.0
     step = max(1, round(src_fps / fps))
-    index = 0
     try:
-        while True:
+        for index, frame in every_nth_frame(cap, step):
             ts = index / src_fps
             if max_seconds is not None and ts > max_seconds:
                 return
-            if index % step:  # decoded for the frames after it, never converted to BGR
-                if not cap.grab():
-                    return
-            else:
-                ok, frame = cap.read()
-                if not ok:
-                    return
-                yield ts, frame
-            index += 1
+            yield ts, frame
     finally:
         cap.release()
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import numpy as np
@@ -106,3 +108,20 @@ class RateMeter:
             return 0.0
         span = max(now - stamps[0], 1e-3)
         return round(len(stamps) / span, 2)
+
+
+def every_nth_frame(capture: Any, step: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(index, BGR frame)`` for frames 0, step, 2*step... of an opened OpenCV capture until it
+    ends. The frames between are only decoded (``grab``), never converted to BGR: the
+    conversion is most of what a frame nobody looks at would cost."""
+    index = 0
+    while True:
+        if index % step:
+            if not capture.grab():
+                return
+        else:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield index, frame
+        index += 1
