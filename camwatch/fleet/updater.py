@@ -172,8 +172,9 @@ class Updater:
         """At most 1 s between looks; to the moment when the retained burst has settled or a retry
         is due, when that comes sooner (a manifest is then taken at once, not up to 1 s later)."""
         wait = 1.0
-        if self.never_decided and self.inbox.settling_left() > 0:
-            wait = min(wait, self.inbox.settling_left())
+        settling = self.inbox.settling_left() if self.never_decided else 0.0
+        if settling > 0:
+            wait = min(wait, settling)
         if self._retry is not None:
             wait = min(wait, self._retry[3] - time.monotonic())
         return max(wait, 0.01)

@@ -2,8 +2,8 @@
 
 A replay without ``--data-dir`` leaves nothing behind but what it prints: tests that replay
 the same clip with the same command line (model, clock, settings) get the output of one run,
-which they read each for themselves. The key is the whole command line, with the contents of
-the clip and of a ``--config`` file (a test that rewrites either gets a run of its own).
+which they read each for themselves. The key is the whole command line, with the clip's size and
+change time and the contents of a ``--config`` file (a test that rewrites either gets a run of its own).
 Runs that keep a data directory are never shared (the tests look into it), nor are runs that
 would pick up models installed in the live data directory.
 """
@@ -43,6 +43,16 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
 
 
+def _identity(path: Path) -> str:
+    """A clip as the conversion cache of tests/support/rtsp.py knows it: size and change time
+    (reading a 50 MB clip on every call only to find the run already made is not needed)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return "missing"
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
 def _shareable(args: list[str], config: Path | None) -> bool:
     from camwatch.paths import default_data_dir
 
@@ -57,7 +67,7 @@ def run_replay(clip: Path, *extra: str, model: Path = SSD_MODEL, start: str = ST
     config = Path(args[args.index("--config") + 1]) if "--config" in args else None
     key: tuple[str, ...] | None = None
     if _shareable(args, config):
-        key = (*args, _digest(Path(clip)), _digest(config) if config else "")
+        key = (*args, _identity(Path(clip)), _digest(config) if config else "")
         if key in _RUNS:
             return _RUNS[key]
     result = subprocess.run([sys.executable, "-m", "camwatch", *args], capture_output=True, text=True,
