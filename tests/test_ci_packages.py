@@ -21,7 +21,7 @@ CI_RUN = ROOT / ".ci" / "run"
 # Commands the tests (and their support servers) run, by name on PATH or by path.
 TOOLS = (
     "ffmpeg",  # tests/support/rtsp.py clip conversion and feeder, test_mqtt_e2e clip cuts
-    "/usr/sbin/mosquitto", "mosquitto_passwd",  # tests/support/mosquitto.py
+    "/usr/sbin/mosquitto", "mosquitto_passwd", "mosquitto_ctrl",  # tests/support/mosquitto.py
     "openssl",  # tests/support/tls.py
     "systemd-analyze",  # test_systemd.py
     "mount", "umount",  # test_retention.py (a small tmpfs as a full disk)

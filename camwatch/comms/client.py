@@ -113,6 +113,7 @@ class MqttConnection:
         self.on_disconnected: Callable[[], None] | None = None
         self.on_message: MessageHandler | None = None
         self.on_published: Callable[[int], None] | None = None
+        self.on_subscribed: Callable[[bool], None] | None = None  # each SUBACK: all granted?
         self.last_error: str | None = None
         self.network_restarts = 0
         self._status: str | None = None
@@ -148,6 +149,7 @@ class MqttConnection:
         client.on_disconnect = self._total("disconnect", self._on_disconnect)
         client.on_message = self._on_message
         client.on_publish = self._total("publish", self._on_publish)
+        client.on_subscribe = self._total("subscribe", self._on_subscribe)
         client.on_thread_died = self._on_thread_died
         return client
 
@@ -321,6 +323,10 @@ class MqttConnection:
             # A new connection: the old socket may hold half a packet the dead thread left.
             self._client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive)
             self._client.loop_start()
+
+    def _on_subscribe(self, _client: Any, _userdata: Any, _mid: int, reasons: Any, _props: Any) -> None:
+        if self.on_subscribed is not None:
+            self.on_subscribed(not any(getattr(r, "is_failure", False) for r in reasons or ()))
 
     def _on_publish(self, _client: Any, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
         if self.on_published is not None:

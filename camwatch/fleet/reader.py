@@ -1,8 +1,9 @@
 """`camwatch fleet status`: every node the broker knows, from its retained messages.
 
 A short-lived client (no last will) subscribes to ``<prefix>/+/status``, ``<prefix>/+/available``
-and ``<prefix>/+/model/state``, takes what the broker holds (retained messages arrive at
-once), and stops when nothing new came for a moment. A node that died shows ``offline``
+and ``<prefix>/+/model/state``, takes what the broker holds (retained messages arrive right
+after the broker acknowledged the subscription), and stops when nothing new came for a
+moment after that. A node that died shows ``offline``
 (its last will) with the status it last published; so does one whose status stopped
 coming (:mod:`camwatch.fleet.view`). Any broker client can write those topics: a message
 that is not a node's is flagged, never trusted (see the view).
@@ -82,11 +83,29 @@ def read_fleet(config: MqttConfig, timeout: float = 5.0) -> FleetView:
     connection.on_connected = lambda: connection.subscribe(
         [topics.every_node_status, topics.every_node_available, topics.every_model_state]
     )
+    # The broker sends what it holds right after its SUBACK: the quiet moment counts from
+    # there, not from the connection, which a loaded machine can reach long before.
+    subscribed = threading.Event()
+    granted = [True]
+
+    def on_subscribed(all_granted: bool) -> None:
+        granted[0] = all_granted
+        subscribed.set()
+
+    connection.on_subscribed = on_subscribed
     connection.start()
     try:
         if not connection.connected.wait(timeout):
             raise ConnectionError(f"cannot reach the MQTT broker {connection.where}: {connection.last_error or 'timed out'}")
-        last[0] = time.monotonic()
+        if not subscribed.wait(timeout):
+            raise ConnectionError(f"the MQTT broker {connection.where} did not answer the subscription in {timeout:g} s")
+        if not granted[0]:
+            raise ConnectionError(
+                f"the MQTT broker {connection.where} refused to let this user read {topics.prefix}/#: "
+                "give it read access in the broker's ACL"
+            )
+        with lock:
+            last[0] = time.monotonic()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and time.monotonic() - last[0] < QUIET:
             time.sleep(0.05)

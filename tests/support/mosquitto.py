@@ -32,6 +32,16 @@ _LOGGER = logging.getLogger(__name__)
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 MOSQUITTO_PASSWD = "mosquitto_passwd"
+MOSQUITTO_CTRL = "mosquitto_ctrl"
+# Mosquitto's own ACL plugin (shipped with the broker): unlike acl_file, it answers a
+# subscription it does not allow with a refusal in the SUBACK, as EMQX and HiveMQ do.
+DYNSEC_PLUGINS = ("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+                  "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+                  "/usr/lib/arm-linux-gnueabihf/mosquitto_dynamic_security.so")  # fmt: skip
+
+
+def dynsec_plugin() -> str | None:
+    return next((path for path in DYNSEC_PLUGINS if Path(path).is_file()), None)
 
 
 def mosquitto_available() -> bool:
@@ -79,6 +89,8 @@ class MosquittoBroker:
     ``acl``: text of a Mosquitto ACL file.
     ``bridges``: :class:`Bridge` connections this broker opens to other brokers.
     ``log_subscriptions``: log every SUBSCRIBE (read back with :meth:`subscriptions`).
+    ``dynsec_admin``: (user, password) of the admin of Mosquitto's dynamic-security plugin,
+    which then decides who may do what (``mosquitto_ctrl … dynsec`` creates clients and roles).
     """
 
     def __init__(
@@ -90,7 +102,9 @@ class MosquittoBroker:
         startup_timeout: float = 10.0,
         bridges: list[Bridge] | None = None,
         log_subscriptions: bool = False,
+        dynsec_admin: tuple[str, str] | None = None,
     ) -> None:
+        self.dynsec_admin = dynsec_admin
         self.bridges = list(bridges or [])
         self.log_subscriptions = log_subscriptions
         self.users = dict(users) if users else None
@@ -171,6 +185,14 @@ class MosquittoBroker:
             ]
         for bridge in self.bridges:
             lines += bridge.lines()
+        if self.dynsec_admin is not None:
+            plugin = dynsec_plugin()
+            if plugin is None:
+                raise RuntimeError("Mosquitto's dynamic-security plugin is not installed")
+            dynsec = self.workdir / "dynamic-security.json"
+            subprocess.run([MOSQUITTO_CTRL, "dynsec", "init", str(dynsec), *self.dynsec_admin],
+                           check=True, capture_output=True)  # fmt: skip
+            lines += [f"plugin {plugin}", f"plugin_opt_config_file {dynsec}"]
         self.conf_path.write_text("\n".join(lines) + "\n")
         self._give_to_mosquitto_user()
 
