@@ -7,6 +7,7 @@ the package that ships it (`dpkg -S`) and that package must be named in `.ci/run
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -36,8 +37,8 @@ def ci_packages() -> set[str]:
     return {word for line in match.group(1).splitlines() for word in line.split("#")[0].split()}
 
 
-def owner(path: str) -> str | None:
-    """The Debian package that ships ``path`` (also under its /usr-merged twin)."""
+def _candidates(path: str) -> list[str]:
+    """``path`` as dpkg may have recorded it: as given, resolved, and its /usr-merged twin."""
     resolved = str(Path(path).resolve())
     candidates = [path, resolved]
     for p in list(candidates):
@@ -45,11 +46,29 @@ def owner(path: str) -> str | None:
             candidates.append(p[4:])
         elif p.startswith(("/bin/", "/sbin/", "/lib/", "/lib64/")):
             candidates.append("/usr" + p)
-    for candidate in dict.fromkeys(candidates):
-        found = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True, check=False)
-        if found.returncode == 0:
-            return found.stdout.split(":", 1)[0].strip()
-    return None
+    return list(dict.fromkeys(candidates))
+
+
+def owners(paths: list[str]) -> dict[str, str | None]:
+    """The Debian package that ships each of ``paths``, from one ``dpkg -S`` call."""
+    wanted = {path: _candidates(path) for path in paths}
+    every = sorted({c for candidates in wanted.values() for c in candidates})
+    found = subprocess.run(["dpkg", "-S", *every], capture_output=True, text=True, check=False)
+    shipped: dict[str, str] = {}
+    for line in found.stdout.splitlines():
+        package, sep, file = line.partition(": ")
+        if sep and not line.startswith("diversion "):
+            shipped[file.strip()] = package.split(",")[0].split(":")[0].strip()
+    return {path: next((shipped[c] for c in candidates if c in shipped), None) for path, candidates in wanted.items()}
+
+
+@functools.cache
+def _element_listing() -> subprocess.CompletedProcess[str]:
+    """What the RTSP test server's ``--elements`` probe prints (run once per process)."""
+    require(SYSTEM_PYTHON.is_file(), f"{SYSTEM_PYTHON}")
+    return subprocess.run(
+        [str(SYSTEM_PYTHON), str(SERVER_MAIN), "--elements"], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def _components() -> list[tuple[str, str]]:
@@ -59,10 +78,7 @@ def _components() -> list[tuple[str, str]]:
         path = tool if tool.startswith("/") else shutil.which(tool)
         require(path is not None and Path(path).exists(), f"{tool} (see .ci/run)")
         found.append((tool, str(path)))
-    require(SYSTEM_PYTHON.is_file(), f"{SYSTEM_PYTHON}")
-    listing = subprocess.run(
-        [str(SYSTEM_PYTHON), str(SERVER_MAIN), "--elements"], capture_output=True, text=True, timeout=60, check=False
-    )
+    listing = _element_listing()
     require(listing.returncode == 0, f"GStreamer RTSP server bindings for {SYSTEM_PYTHON}: {listing.stderr[-300:]}")
     for line in listing.stdout.splitlines():
         what, _, file = line.partition("\t")
@@ -75,8 +91,10 @@ def test_ci_installs_the_package_of_every_system_component_the_tests_use() -> No
     require(shutil.which("dpkg") is not None, "dpkg (a Debian system)")
     named = ci_packages()
     missing = {}
-    for what, file in _components():
-        package = owner(file)
+    components = _components()
+    packages = owners([file for _, file in components])
+    for what, file in components:
+        package = packages[file]
         assert package is not None, f"no Debian package ships {file} ({what})"
         if package not in named:
             missing[what] = package
@@ -89,8 +107,5 @@ def test_the_rtsp_probe_checks_every_element_it_needs(element: str) -> None:
     would let the RTSP tests run and fail instead of saying what is missing."""
     text = SERVER_MAIN.read_text()
     assert element in text
-    require(SYSTEM_PYTHON.is_file(), f"{SYSTEM_PYTHON}")
-    listing = subprocess.run(
-        [str(SYSTEM_PYTHON), str(SERVER_MAIN), "--elements"], capture_output=True, text=True, timeout=60, check=False
-    )
+    listing = _element_listing()
     assert element in {line.split("\t")[0] for line in listing.stdout.splitlines()}
