@@ -326,7 +326,7 @@ class MqttConnection:
 
     def _on_subscribe(self, _client: Any, _userdata: Any, _mid: int, reasons: Any, _props: Any) -> None:
         if self.on_subscribed is not None:
-            self.on_subscribed(not any(getattr(r, "is_failure", False) for r in reasons or ()))
+            self.on_subscribed(not any(reason.is_failure for reason in reasons))
 
     def _on_publish(self, _client: Any, _userdata: Any, mid: int, _reason: Any, _props: Any) -> None:
         if self.on_published is not None:

@@ -33,15 +33,12 @@ _LOGGER = logging.getLogger(__name__)
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 MOSQUITTO_PASSWD = "mosquitto_passwd"
 MOSQUITTO_CTRL = "mosquitto_ctrl"
-# Mosquitto's own ACL plugin (shipped with the broker): unlike acl_file, it answers a
-# subscription it does not allow with a refusal in the SUBACK, as EMQX and HiveMQ do.
-DYNSEC_PLUGINS = ("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
-                  "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
-                  "/usr/lib/arm-linux-gnueabihf/mosquitto_dynamic_security.so")  # fmt: skip
 
 
 def dynsec_plugin() -> str | None:
-    return next((path for path in DYNSEC_PLUGINS if Path(path).is_file()), None)
+    """Mosquitto's own ACL plugin (package mosquitto): unlike acl_file, it answers a
+    subscription it does not allow with a refusal in the SUBACK, as EMQX and HiveMQ do."""
+    return next((str(path) for path in sorted(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))), None)
 
 
 def mosquitto_available() -> bool:
