@@ -159,6 +159,15 @@
     if (open) document.getElementById("upload-name").focus();
   }
 
+  // A crop still on its way (or not yet asked for, below the fold) when its person is renamed or
+  // deleted would come back 404: stop those loads before the change instead of letting them fail.
+  // If the change is refused, the card is drawn again with its crops.
+  function stopLoading(node) {
+    node.querySelectorAll("img").forEach(function (img) {
+      if (!img.complete) img.removeAttribute("src");
+    });
+  }
+
   function facesPage() {
     peopleList.addEventListener("click", async function (event) {
       var button = event.target.closest("button[data-action]");
@@ -175,17 +184,27 @@
         } else if (action === "rename") {
           var newName = card.querySelector('[data-field="new-name"]').value.trim();
           if (!newName || newName === name) return;
+          stopLoading(card);
           await camwatch.api("PATCH", personUrl(name), { name: newName });
         } else if (action === "delete-sample") {
           if (!window.confirm("Delete this face of " + name + "?")) return;
-          var id = button.closest("[data-sample]").getAttribute("data-sample");
+          var tile = button.closest("[data-sample]");
+          var id = tile.getAttribute("data-sample");
+          stopLoading(tile);
           await camwatch.api("DELETE", personUrl(name) + "/" + encodeURIComponent(id));
         } else if (action === "delete-person") {
           if (!window.confirm("Delete " + name + " and every face of them?")) return;
+          stopLoading(card);
           await camwatch.api("DELETE", personUrl(name));
         }
         await refresh();
-      } catch (err) { show(result, false, err.message); }
+      } catch (err) {
+        show(result, false, err.message);
+        loadPeople().then(function () {
+          var again = peopleList.querySelector('article.person[data-person="' + CSS.escape(name) + '"] [data-field="result"]');
+          if (again) show(again, false, err.message);
+        }).catch(function () {});
+      }
     });
 
     unknownList.addEventListener("click", async function (event) {
