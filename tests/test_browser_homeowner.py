@@ -27,6 +27,7 @@ from tests.support.notify_endpoint import NotifyEndpoint
 from tests.support.web import PASSWORD, run_clips
 
 CLIPS = {"hall": "walking-by.h264"}
+PERSON_CROP = re.compile(r"/api/faces/(?!unknown/)[^/]+/\d+\.jpg$")  # an enrolled face, not an event's
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +221,7 @@ def test_faces_page(live_app: Any, browser: Any, owner: Any) -> None:
     # Delete the person while their crops are still on the way (held back here, as a slow board or
     # a full-page screenshot would): the page stops those loads, so none comes back 404 afterwards.
     held: list[Any] = []
-    page.route(re.compile(r"/api/faces/(?!unknown/)[^/]+/\d+\.jpg$"), lambda route: held.append(route))
+    page.route(PERSON_CROP, lambda route: held.append(route))
     page.goto(base + "/faces")
     page.wait_for_selector("article.person")
     wait_js(page, "document.querySelectorAll('article.person .crop img').length === 1")
@@ -235,7 +236,7 @@ def test_faces_page(live_app: Any, browser: Any, owner: Any) -> None:
     for route in held:
         with contextlib.suppress(Exception):  # a load the page stopped can no longer be continued
             route.continue_()
-    page.unroute(re.compile(r"/api/faces/(?!unknown/)[^/]+/\d+\.jpg$"))
+    page.unroute(PERSON_CROP)
     page.evaluate("fetch('/api/faces').then(r => r.json())")  # one more round trip after the released loads
     assert not problems, problems
     context.close()
